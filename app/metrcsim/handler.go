@@ -3,6 +3,7 @@ package metrcsim
 import (
 	"encoding/json"
 	"fmt"
+	"io"
 	"math"
 	"net/http"
 	"net/url"
@@ -72,6 +73,10 @@ func (s *Sim) serve(w http.ResponseWriter, r *http.Request) {
 		s.fmu.Lock()
 		s.stats.Hung++
 		s.fmu.Unlock()
+		// Read the body first: net/http only notices a client that gave up
+		// once the request body is consumed, so a hung write would otherwise
+		// never end.
+		io.Copy(io.Discard, r.Body)
 		<-r.Context().Done()
 		return
 	}
