@@ -1,0 +1,65 @@
+// Adapters from the CLI's parts to the desktop UI's ports.
+
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+
+	"tracesync/app"
+	"tracesync/app/control"
+	"tracesync/app/demo"
+	"tracesync/app/importcsv"
+	"tracesync/ui"
+)
+
+// importer adapts the control backend (importcsv + the engine) to the
+// Import screen.
+type importer struct{ b *control.Backend }
+
+func (i importer) Import(ctx context.Context, kind string, r io.Reader, progress func(rows int)) (ui.ImportSummary, error) {
+	k, err := importcsv.ParseKind(kind)
+	if err != nil {
+		return ui.ImportSummary{}, err
+	}
+	res, err := i.b.ImportProgress(k, r, progress)
+	if err != nil {
+		return ui.ImportSummary{}, err
+	}
+	s := ui.ImportSummary{Rows: res.Rows, Queued: res.Queued, Skipped: res.Skipped}
+	for _, p := range res.Problems {
+		s.Problems = append(s.Problems, ui.ImportProblem{Line: p.Line, Msg: p.Msg})
+	}
+	if res.MoreProblems > 0 {
+		s.Problems = append(s.Problems, ui.ImportProblem{Msg: fmt.Sprintf("... and %d more problems", res.MoreProblems)})
+	}
+	for _, k := range res.Conflicts {
+		s.Problems = append(s.Problems, ui.ImportProblem{Msg: k + " is already queued with different content"})
+	}
+	for _, w := range res.Warnings {
+		s.Warnings = append(s.Warnings, ui.ImportProblem{Line: w.Line, Msg: w.Msg})
+	}
+	return s, nil
+}
+
+// demoPanel adapts the demo simulator to the Demo screen.
+type demoPanel struct {
+	d   *demo.Demo
+	q   demo.Enqueuer
+	inv app.PackageStore
+}
+
+func (p demoPanel) SetOutage(on bool)        { p.d.Toggle("outage", on) }
+func (p demoPanel) SetSlow(on bool)          { p.d.Toggle("slow", on) }
+func (p demoPanel) Set429(on bool)           { p.d.Toggle("429", on) }
+func (p demoPanel) Set500(on bool)           { p.d.Toggle("500", on) }
+func (p demoPanel) SetLostResponses(on bool) { p.d.Toggle("lost", on) }
+func (p demoPanel) Reset() error             { return p.d.Reset() }
+func (p demoPanel) SetSales(on bool) {
+	if on {
+		p.d.StartSalesTo(p.q, p.inv, 0)
+	} else {
+		p.d.StopSales()
+	}
+}
