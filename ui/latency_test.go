@@ -1,0 +1,88 @@
+package ui
+
+import (
+	"strings"
+	"testing"
+	"time"
+
+	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/test"
+
+	"tracesync/app"
+)
+
+func latencyRows() []app.LatencyRow {
+	var rows []app.LatencyRow
+	from := testNow.Add(-time.Hour).Truncate(time.Minute)
+	for i := 0; i < 60; i++ {
+		r := app.LatencyRow{License: "CML-000001", Endpoint: "GET /packages/v2/active", At: from.Add(time.Duration(i) * time.Minute)}
+		for k := 0; k < 20; k++ {
+			d := 200 * time.Millisecond
+			if k >= 18 {
+				d = 3 * time.Second
+			}
+			if i >= 20 && i < 30 { // an outage: slow and failing
+				d = 30 * time.Second
+			}
+			r.Add(d, i >= 20 && i < 30)
+		}
+		rows = append(rows, r)
+	}
+	return rows
+}
+
+func TestLatencySeriesPercentilesAndOutages(t *testing.T) {
+	st := &fakeStore{lat: latencyRows(), outs: []app.OutageWindow{{License: "CML-000001",
+		Start: testNow.Add(-40 * time.Minute), End: testNow.Add(-30 * time.Minute)}}}
+	pts, outs, err := latencySeries(st, "CML-000001", 0, testNow)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(pts) != 61 || len(outs) != 1 {
+		t.Fatalf("%d points, %d outages", len(pts), len(outs))
+	}
+	p := pts[5]
+	if p.P50 != 200*time.Millisecond || p.P95 != 3*time.Second || p.ErrorRate != 0 {
+		t.Errorf("normal minute %+v", p)
+	}
+	if q := pts[25]; q.ErrorRate != 1 || q.P95 != 30*time.Second {
+		t.Errorf("outage minute %+v", q)
+	}
+	// the day view merges 15 minutes of histograms, never averages p95s
+	day, _, _ := latencySeries(st, "CML-000001", 1, testNow)
+	var merged int
+	for _, d := range day {
+		merged += d.Count
+	}
+	if merged != 60*20 {
+		t.Errorf("day view counts %d calls", merged)
+	}
+	if s := latencySummary(pts, outs); !strings.Contains(s, "1,200 calls, 200 failed") {
+		t.Errorf("summary %q", s)
+	}
+}
+
+func TestLatencyChartGolden(t *testing.T) {
+	test.NewTempApp(t)
+	st := &fakeStore{lat: latencyRows()}
+	pts, _, _ := latencySeries(st, "CML-000001", 0, testNow)
+	c := newLatencyChart()
+	c.setData(testNow.Add(-time.Hour), testNow, pts, []outageSpan{{From: testNow.Add(-40 * time.Minute), To: testNow.Add(-30 * time.Minute)}})
+	w := test.NewTempWindow(t, c)
+	w.Resize(fyne.NewSize(600, 260))
+	test.AssertRendersToImage(t, "latency_chart.png", w.Canvas())
+}
+
+func TestLatencyScreenLoads(t *testing.T) {
+	test.NewTempApp(t)
+	syncAsync(t)
+	st := &fakeStore{lat: latencyRows()}
+	s := newLatencyScreen(st, fixedClock{testNow}, func(string) *time.Location { return time.UTC }, func() fyne.Window { return nil })
+	test.NewTempWindow(t, s.build())
+	s.setLicenses([]string{"CML-000001"})
+	s.license.SetSelected("CML-000001")
+	s.span.SetSelected("Last week")
+	if !strings.Contains(s.summary.Text, "calls") || len(s.chart.points) != 7*24+1 {
+		t.Errorf("summary %q, %d points", s.summary.Text, len(s.chart.points))
+	}
+}
