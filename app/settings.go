@@ -7,6 +7,14 @@ import "time"
 // they live in the OS keyring.
 const SettingsKey = "app-settings"
 
+// The OS keyring entries of tracesync's secrets, all under KeyringService.
+const (
+	KeyringService      = "tracesync"
+	KeyringVendorKey    = "vendor-key"
+	KeyringUserKey      = "user-key"
+	KeyringSMTPPassword = "smtp-password"
+)
+
 // Settings are the non-secret settings a person edits in the window. Zero
 // fields mean "use the default" (DESIGN.md), so an absent record is valid.
 type Settings struct {
@@ -22,11 +30,12 @@ type Settings struct {
 	OldestPending time.Duration `json:"oldestPending,omitempty"` // orange when the oldest pending is older (1h)
 	DeadlineWarn  time.Duration `json:"deadlineWarn,omitempty"`  // red this long before the 24 h deadline (4h)
 
-	// Report mail; the SMTP password is in the keyring ("smtp-password").
-	SMTPHost    string   `json:"smtpHost,omitempty"`
-	SMTPPort    int      `json:"smtpPort,omitempty"`
-	SMTPUser    string   `json:"smtpUser,omitempty"`
-	SMTPFrom    string   `json:"smtpFrom,omitempty"`
-	AdminEmails []string `json:"adminEmails,omitempty"`
-	ReportTime  string   `json:"reportTime,omitempty"` // "02:00", local
+	// Report mail; the SMTP password is in the keyring (KeyringSMTPPassword).
+	SMTPHost     string   `json:"smtpHost,omitempty"`
+	SMTPPort     int      `json:"smtpPort,omitempty"`
+	SMTPStartTLS bool     `json:"smtpStartTLS,omitempty"`
+	SMTPUser     string   `json:"smtpUser,omitempty"`
+	SMTPFrom     string   `json:"smtpFrom,omitempty"`
+	AdminEmails  []string `json:"adminEmails,omitempty"`
+	ReportTime   string   `json:"reportTime,omitempty"` // "02:00", local
 }

@@ -154,6 +154,6 @@ type ReportTools struct {
 
 // Keyring entry names of the Metrc keys.
 const (
-	KeyVendor = "vendor-key"
-	KeyUser   = "user-key"
+	KeyVendor = app.KeyringVendorKey
+	KeyUser   = app.KeyringUserKey
 )

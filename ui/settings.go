@@ -16,8 +16,8 @@ import (
 	"tracesync/app"
 )
 
-// KeySMTPPassword is the keyring entry of the SMTP password.
-const KeySMTPPassword = "smtp-password"
+// KeySMTPPassword is the keyring entry of the SMTP password (app/mail reads it).
+const KeySMTPPassword = app.KeyringSMTPPassword
 
 // settingsScreen edits app.Settings (in the store), the keys (in the
 // keyring, never in preferences or the store), licenses and autostart.
@@ -35,7 +35,7 @@ type settingsScreen struct {
 	vendor, user                           *widget.Entry
 	keyStatus, saved                       *widget.Label
 	licenses                               *fyne.Container
-	autostart                              *widget.Check
+	autostart, startTLS                    *widget.Check
 	current                                app.Settings
 }
 
@@ -57,6 +57,7 @@ func (s *settingsScreen) build() fyne.CanvasObject {
 	s.stale, s.failure, s.slow, s.oldest, s.warn = minutesEntry(), minutesEntry(), minutesEntry(), minutesEntry(), minutesEntry()
 	s.smtpHost, s.smtpPort, s.smtpUser, s.smtpFrom = widget.NewEntry(), widget.NewEntry(), widget.NewEntry(), widget.NewEntry()
 	s.smtpPass, s.admins, s.reportTime = widget.NewPasswordEntry(), widget.NewEntry(), widget.NewEntry()
+	s.startTLS = widget.NewCheck("Use STARTTLS (port 587 always does)", nil)
 	s.admins.SetPlaceHolder("a@example.com, b@example.com")
 	s.reportTime.SetPlaceHolder("02:00")
 	s.vendor, s.user = widget.NewPasswordEntry(), widget.NewPasswordEntry()
@@ -89,6 +90,7 @@ func (s *settingsScreen) build() fyne.CanvasObject {
 	)
 	mail := widget.NewForm(
 		widget.NewFormItem("SMTP server", s.smtpHost), widget.NewFormItem("Port", s.smtpPort),
+		widget.NewFormItem("", s.startTLS),
 		widget.NewFormItem("User", s.smtpUser), widget.NewFormItem("Password", s.smtpPass),
 		widget.NewFormItem("From", s.smtpFrom), widget.NewFormItem("Admin emails", s.admins),
 		widget.NewFormItem("Report time", s.reportTime),
@@ -177,6 +179,7 @@ func (s *settingsScreen) show(c app.Settings) {
 		s.smtpPort.SetText(strconv.Itoa(c.SMTPPort))
 	}
 	s.smtpUser.SetText(c.SMTPUser)
+	s.startTLS.SetChecked(c.SMTPStartTLS)
 	s.smtpFrom.SetText(c.SMTPFrom)
 	s.admins.SetText(strings.Join(c.AdminEmails, ", "))
 	s.reportTime.SetText(c.ReportTime)
@@ -231,6 +234,7 @@ func (s *settingsScreen) collect() (app.Settings, error) {
 			return c, err
 		}
 	}
+	c.SMTPStartTLS = s.startTLS.Checked
 	if p := strings.TrimSpace(s.smtpPort.Text); p != "" {
 		if c.SMTPPort, err = strconv.Atoi(p); err != nil {
 			return c, fmt.Errorf("SMTP port %q is not a number", p)

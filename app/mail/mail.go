@@ -4,6 +4,8 @@
 package mail
 
 import (
+	"tracesync/app"
+
 	"bytes"
 	"context"
 	"errors"
@@ -133,15 +135,12 @@ func (s *Sender) build(m Message) (*gomail.Msg, error) {
 	return msg, nil
 }
 
-// KeyringService is the OS-keyring service name of tracesync's secrets.
-const KeyringService = "tracesync"
-
-// KeyringPassword reads the SMTP password of user from the OS keyring
-// (entry "smtp:<user>" of KeyringService). On Linux this needs a Secret
-// Service over D-Bus; without one the error says so.
-func KeyringPassword(user string) func() (string, error) {
+// KeyringPassword reads the SMTP password from the OS keyring (entry
+// app.KeyringSMTPPassword of app.KeyringService, where Settings saves it).
+// On Linux this needs a Secret Service over D-Bus; without one the error says so.
+func KeyringPassword() func() (string, error) {
 	return func() (string, error) {
-		p, err := keyring.Get(KeyringService, "smtp:"+user)
+		p, err := keyring.Get(app.KeyringService, app.KeyringSMTPPassword)
 		if err != nil {
 			return "", fmt.Errorf("read the SMTP password from the OS keyring: %w", err)
 		}
@@ -149,9 +148,9 @@ func KeyringPassword(user string) func() (string, error) {
 	}
 }
 
-// SetKeyringPassword stores the SMTP password of user in the OS keyring.
-func SetKeyringPassword(user, password string) error {
-	if err := keyring.Set(KeyringService, "smtp:"+user, password); err != nil {
+// SetKeyringPassword stores the SMTP password in the OS keyring.
+func SetKeyringPassword(password string) error {
+	if err := keyring.Set(app.KeyringService, app.KeyringSMTPPassword, password); err != nil {
 		return fmt.Errorf("store the SMTP password in the OS keyring: %w", err)
 	}
 	return nil

@@ -18,10 +18,10 @@ func TestSendArrives(t *testing.T) {
 	}
 	defer srv.Close()
 	keyring.MockInit()
-	if err := SetKeyringPassword("ops", "s3cret"); err != nil {
+	if err := SetKeyringPassword("s3cret"); err != nil {
 		t.Fatal(err)
 	}
-	s, err := New(Config{Host: "127.0.0.1", Port: srv.Port(), User: "ops", Password: KeyringPassword("ops"),
+	s, err := New(Config{Host: "127.0.0.1", Port: srv.Port(), User: "ops", Password: KeyringPassword(),
 		From: "tracesync@shop.example", To: []string{"admin@shop.example", "owner@shop.example"}})
 	if err != nil {
 		t.Fatal(err)

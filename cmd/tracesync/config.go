@@ -20,7 +20,7 @@ import (
 )
 
 // keyringService is the OS keyring service the Metrc keys live under.
-const keyringService = "tracesync"
+const keyringService = app.KeyringService
 
 // The environment of headless use (DESIGN.md).
 const (

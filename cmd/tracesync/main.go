@@ -346,13 +346,7 @@ func newMailer(s app.Settings) reconcile.Mailer {
 	if s.SMTPHost == "" {
 		return nil
 	}
-	pass := func() (string, error) {
-		if p, err := (ui.OSKeyring{Service: keyringService}).Get(ui.KeySMTPPassword); err == nil {
-			return p, nil
-		}
-		return mail.KeyringPassword(s.SMTPUser)()
-	}
-	snd, err := mail.New(mail.Config{Host: s.SMTPHost, Port: s.SMTPPort, StartTLS: s.SMTPPort == 587, User: s.SMTPUser, From: s.SMTPFrom, To: s.AdminEmails, Password: pass})
+	snd, err := mail.New(mail.Config{Host: s.SMTPHost, Port: s.SMTPPort, StartTLS: s.SMTPStartTLS || s.SMTPPort == 587, User: s.SMTPUser, From: s.SMTPFrom, To: s.AdminEmails, Password: mail.KeyringPassword()})
 	if err != nil {
 		return nil
 	}
