@@ -342,6 +342,10 @@ func (e *Engine) sendOne(ctx context.Context, ls *licState, batch []app.Job) (ne
 	var worst error
 	var auth, limited *app.MetrcError
 	anyOK, allOK := false, true
+	// The backoff exponent is written by the pull loop too (failed, answered).
+	e.mu.Lock()
+	retryIn := e.backoff(ls.failures + 1)
+	e.mu.Unlock()
 	ts := make([]app.Transition, 0, len(batch))
 	for i, j := range batch {
 		err := errs[i]
@@ -375,12 +379,12 @@ func (e *Engine) sendOne(ctx context.Context, ls *licState, batch []app.Job) (ne
 				t.Attempt.Outcome = "not sent: another record of the batch was rejected"
 			} else {
 				worst = err
-				t.NextAttempt = now.Add(e.backoff(ls.failures + 1))
+				t.NextAttempt = now.Add(retryIn)
 			}
 		default: // ambiguous: sent, no trustworthy answer
 			worst = err
 			if j.Kind.Idempotent() {
-				t.To, t.NextAttempt = app.StateRetrying, now.Add(e.backoff(ls.failures+1))
+				t.To, t.NextAttempt = app.StateRetrying, now.Add(retryIn)
 			} else {
 				t.To = app.StateUnknown
 			}
