@@ -24,7 +24,7 @@ func (s *demoScreen) build() fyne.CanvasObject {
 	intro := widget.NewLabel("Demo — simulated Metrc, not your data. These switches act on the simulator tracesync is talking to, so colours and the queue change for real.")
 	intro.Wrapping = fyne.TextWrapWord
 	reset := widget.NewButton("Reset demo…", func() {
-		dialog.ShowConfirm("Reset the demo?", "The simulated Metrc and the demo data start over.", func(ok bool) {
+		dialog.ShowConfirm("Reset the demo?", "The simulated Metrc and the demo data (queue, inventory, reports) start over; tracesync restarts.", func(ok bool) {
 			if !ok {
 				return
 			}

@@ -45,9 +45,10 @@ func (i importer) Import(ctx context.Context, kind string, r io.Reader, progress
 
 // demoPanel adapts the demo simulator to the Demo screen.
 type demoPanel struct {
-	d   *demo.Demo
-	q   demo.Enqueuer
-	inv app.PackageStore
+	d     *demo.Demo
+	q     demo.Enqueuer
+	inv   app.PackageStore
+	reset func() error // starts the demo over, store included
 }
 
 func (p demoPanel) SetOutage(on bool)        { p.d.Toggle("outage", on) }
@@ -55,7 +56,7 @@ func (p demoPanel) SetSlow(on bool)          { p.d.Toggle("slow", on) }
 func (p demoPanel) Set429(on bool)           { p.d.Toggle("429", on) }
 func (p demoPanel) Set500(on bool)           { p.d.Toggle("500", on) }
 func (p demoPanel) SetLostResponses(on bool) { p.d.Toggle("lost", on) }
-func (p demoPanel) Reset() error             { return p.d.Reset() }
+func (p demoPanel) Reset() error             { return p.reset() }
 func (p demoPanel) SetSales(on bool) {
 	if on {
 		p.d.StartSalesTo(p.q, p.inv, 0)

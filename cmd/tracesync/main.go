@@ -22,9 +22,11 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"os/exec"
 	"os/signal"
 	"path/filepath"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -447,8 +449,17 @@ func runGUI(g *globals, stderr io.Writer) error {
 		Facilities: o.client.Facilities,
 		OnQuit:     cancel,
 	}
+	var resetDemo atomic.Bool
 	if o.demo != nil {
-		p.Demo = demoPanel{d: o.demo, q: o.eng, inv: o.st}
+		// Reset demo starts everything over: the simulated world and the
+		// demo store. The store is held by this process, so the app quits,
+		// clears <data>/demo and starts itself again.
+		restart := func() error {
+			resetDemo.Store(true)
+			fyne.Do(a.Quit)
+			return nil
+		}
+		p.Demo = demoPanel{d: o.demo, q: o.eng, inv: o.st, reset: restart}
 		o.demo.StartSales(o.eng, 0)
 	}
 	u := ui.New(a, p)
@@ -464,7 +475,34 @@ func runGUI(g *globals, stderr io.Writer) error {
 	u.ShowAndRun()
 	close(uiDone)
 	cancel()
-	return o.close()
+	if err := o.close(); err != nil {
+		return err
+	}
+	if resetDemo.Load() {
+		return restartClean(dir, log)
+	}
+	return nil
+}
+
+// restartClean removes the demo store and simulator state and starts this
+// program again with the same arguments (Reset demo).
+func restartClean(dir string, log *slog.Logger) error {
+	for _, name := range []string{DBName, demo.StateName} {
+		if err := os.Remove(filepath.Join(dir, name)); err != nil && !errors.Is(err, os.ErrNotExist) {
+			return exitf(exitFailure, "reset demo: %w", err)
+		}
+	}
+	exe, err := os.Executable()
+	if err != nil {
+		return exitf(exitFailure, "reset demo: find this program: %w", err)
+	}
+	log.Info("demo reset: starting again")
+	cmd := exec.Command(exe, os.Args[1:]...)
+	cmd.Stdin, cmd.Stdout, cmd.Stderr = os.Stdin, os.Stdout, os.Stderr
+	if err := cmd.Start(); err != nil {
+		return exitf(exitFailure, "reset demo: start again: %w", err)
+	}
+	return nil
 }
 
 // autostart launches this binary with --minimized at login.
