@@ -131,7 +131,7 @@ func (s *Store) SaveSnapshots(license string, pulledAt time.Time, pkgs []app.Met
 			p.License, p.Label = license, m.Label
 			p.Metrc = &app.PackageState{
 				Item: m.Item, Quantity: m.Quantity, Unit: m.UnitOfMeasure, Location: m.Location,
-				OnHold: m.OnHold, Finished: m.Finished,
+				OnHold: m.OnHold, Finished: m.Finished || m.Archived, // archived in Metrc counts as finished (reconcile rule)
 			}
 			p.MetrcID = m.ID
 			p.MetrcLastModified = m.LastModified

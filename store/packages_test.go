@@ -102,3 +102,22 @@ func TestLicensesAndSettings(t *testing.T) {
 		t.Errorf("setting of the wrong shape: %v", err)
 	}
 }
+
+// An archived package in Metrc is finished as far as reconcile is concerned
+// ("finished or archived in Metrc, active locally" → finish locally).
+func TestSnapshotArchivedIsFinished(t *testing.T) {
+	s := openTest(t)
+	pulled := time.Date(2026, 11, 2, 10, 0, 0, 0, time.UTC)
+	if err := s.SaveSnapshots("L1", pulled, []app.MetrcPackage{
+		{ID: 1, Label: "1A4FF0100000022000000001", Item: "Buds", Quantity: 0, UnitOfMeasure: "Grams", Archived: true},
+	}); err != nil {
+		t.Fatal(err)
+	}
+	p, err := s.Package("L1", "1A4FF0100000022000000001")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p.Metrc == nil || !p.Metrc.Finished {
+		t.Fatalf("archived package snapshot = %+v, want finished", p.Metrc)
+	}
+}
