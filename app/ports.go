@@ -55,6 +55,22 @@ type LicenseStore interface {
 	PutSetting(key string, v any) error
 }
 
+// TransferStore keeps the incoming transfers Metrc reported (the pull's
+// snapshot of what is on its way to each license).
+type TransferStore interface {
+	// SaveTransfers stores these transfers (replacing earlier versions of
+	// the same ids), pulled at the given time, in one transaction.
+	SaveTransfers(license string, pulledAt time.Time, ts []Transfer) error
+	// Transfers lists a license's stored transfers, newest id first.
+	Transfers(license string) ([]StoredTransfer, error)
+}
+
+// StoredTransfer is an incoming transfer with the time it was pulled.
+type StoredTransfer struct {
+	Transfer
+	PulledAt time.Time
+}
+
 // PackageStore keeps the local inventory and Metrc snapshots.
 type PackageStore interface {
 	Package(license, label string) (Package, error) // ErrNotFound

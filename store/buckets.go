@@ -41,6 +41,9 @@ var (
 	bucketPackages = []byte("packages")
 	// bucketRefData: license -> app.RefData JSON.
 	bucketRefData = []byte("refdata")
+	// bucketTransfers: license \0 transfer id (8-byte big-endian) ->
+	// storedTransfer JSON: incoming transfers as Metrc last reported them.
+	bucketTransfers = []byte("transfers")
 
 	// Filled by the engine (store/monitor.go).
 	bucketOutages       = []byte("outages")
@@ -62,6 +65,7 @@ var allBuckets = [][]byte{
 	bucketJobChangers, bucketJobOpenCreated, bucketJobOpenBusiness,
 	bucketJobStats,
 	bucketLicenses, bucketSettings, bucketPackages, bucketRefData,
+	bucketTransfers,
 	bucketOutages, bucketLatency, bucketLatencyHourly, bucketPullState,
 	bucketAudit, bucketRepairs, bucketReports, bucketOutbox,
 }

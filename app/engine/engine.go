@@ -33,6 +33,7 @@ type Store interface {
 	app.LicenseStore
 	app.PackageStore
 	app.MonitorStore
+	app.TransferStore
 }
 
 // Thresholds are DESIGN.md rule 6's limits; zero fields take the defaults.

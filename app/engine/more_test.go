@@ -23,9 +23,18 @@ func TestSimPullSavesSnapshots(t *testing.T) {
 			p.PullInterval = 5 * time.Minute
 			p.AfterPull = func(ctx context.Context, license string) { after.Add(1) }
 		}})
+		r.sim.AddTransfer(metrcsim.SimTransfer{
+			ManifestNumber: "0000004242", ShipperLicense: "C11-000002", ShipperName: "Valley Distribution",
+			Recipient: "LIC-A", Created: time.Now().Add(-time.Hour),
+			Packages: []metrcsim.SimTransferPackage{{Label: "1A4FF0100000022000004242", Item: testItem, Quantity: 12, UnitOfMeasure: "Grams", State: "Shipped"}},
+		})
 		r.run(t)
 		time.Sleep(time.Second)
 		synctest.Wait()
+		trs, err := r.st.Transfers("LIC-A")
+		if err != nil || len(trs) != 1 || trs[0].ManifestNumber != "0000004242" || len(trs[0].Packages) != 1 || trs[0].PulledAt.IsZero() {
+			t.Fatalf("stored incoming transfers = %+v, %v", trs, err)
+		}
 		pkg, err := r.st.Package("LIC-A", srcLabel("LIC-A"))
 		if err != nil || pkg.Metrc == nil || pkg.Metrc.Item != testItem || pkg.PulledAt.IsZero() {
 			t.Fatalf("snapshot = %+v, %v", pkg, err)

@@ -126,6 +126,9 @@ func (e *Engine) pullChanges(ctx context.Context, license string, now time.Time,
 	if err := e.st.SaveSnapshots(license, now, pkgs); err != nil {
 		return fmt.Errorf("save snapshots: %w", errStore{err})
 	}
+	if err := e.st.SaveTransfers(license, now, transfers); err != nil {
+		return fmt.Errorf("save transfers: %w", errStore{err})
+	}
 	ps.LastPackages, ps.LastTransfers, ps.LastPullOK = now, now, now
 	if full {
 		ps.LastFullRefresh = now
