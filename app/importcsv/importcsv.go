@@ -698,7 +698,8 @@ func (p *parser) finish() {
 }
 
 // inventoryWarnings compares what the file draws from each package with the
-// local inventory. Metrc has the last word, so these are warnings only.
+// local inventory. Metrc has the last word, so these are warnings only —
+// except a package on hold, on which no new work may be queued (a problem).
 func (p *parser) inventoryWarnings() {
 	if p.lookup == nil {
 		return
@@ -733,8 +734,10 @@ func (p *parser) inventoryWarnings() {
 		if st.Finished {
 			p.warn(d.line, fmt.Sprintf("package %s is finished", k.label))
 		}
-		if st.OnHold {
-			p.warn(d.line, fmt.Sprintf("package %s is on hold", k.label))
+		if err := app.CheckWritable(pk); err != nil {
+			// Metrc refuses work on a held package: block it here, clearly,
+			// instead of a 400 hours later (reconcile rules, "on hold").
+			p.problem(d.line, err.Error())
 		}
 		if st.Unit != "" && d.unit != "" && !strings.EqualFold(st.Unit, d.unit) {
 			p.warn(d.line, fmt.Sprintf("package %s is counted in %s, the file uses %s", k.label, st.Unit, d.unit))

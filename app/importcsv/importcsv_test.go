@@ -303,3 +303,23 @@ func TestProgress(t *testing.T) {
 		t.Errorf("progress %v", calls)
 	}
 }
+
+// A package Metrc holds takes no new work: the row is a problem with its
+// line number, and nothing of the file is queued.
+func TestPackageOnHoldIsRefused(t *testing.T) {
+	l := lookup()
+	held := l.pkgs[lic+"/"+lblB]
+	held.Metrc = &app.PackageState{Item: "Flower", Quantity: 2, Unit: "Grams", OnHold: true}
+	l.pkgs[lic+"/"+lblB] = held
+	csv := "LicenseNumber,ExternalReceiptNumber,SalesDateTime,SalesCustomerType,PackageLabel,Quantity,UnitOfMeasure,TotalAmount\n" +
+		"LIC-1,R1,2026-11-27,Consumer," + lblA + ",1,Grams,2\n" +
+		"LIC-1,R2,2026-11-27,Consumer," + lblB + ",1,Grams,2\n"
+	res, err := Parse(strings.NewReader(csv), Receipts, l, now, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(res.Jobs) != 0 || len(res.Problems) != 1 || res.Problems[0].Line != 3 ||
+		!strings.Contains(res.Problems[0].Msg, "on hold in Metrc") {
+		t.Fatalf("jobs %d, problems %v; want none queued and line 3 on hold", len(res.Jobs), res.Problems)
+	}
+}
