@@ -5,24 +5,9 @@ import (
 	"strconv"
 	"strings"
 	"time"
-)
 
-// humanDuration renders a duration the way people say it: "45 s",
-// "4 min", "2 h 05 min", "3 d 4 h".
-func humanDuration(d time.Duration) string {
-	if d < 0 {
-		d = -d
-	}
-	switch {
-	case d < time.Minute:
-		return fmt.Sprintf("%d s", int(d/time.Second))
-	case d < time.Hour:
-		return fmt.Sprintf("%d min", int(d/time.Minute))
-	case d < 48*time.Hour:
-		return fmt.Sprintf("%d h %02d min", int(d/time.Hour), int(d%time.Hour/time.Minute))
-	}
-	return fmt.Sprintf("%d d %d h", int(d/(24*time.Hour)), int(d%(24*time.Hour)/time.Hour))
-}
+	"tracesync/app"
+)
 
 // clockTime renders t in loc: "09:12" today, "Mon 09:12" this week,
 // "2026-11-20 09:12" before.
@@ -47,25 +32,7 @@ func agoAndAt(t, now time.Time, loc *time.Location, never string) string {
 	if t.IsZero() {
 		return never
 	}
-	return fmt.Sprintf("%s (%s ago)", clockTime(t, now, loc), humanDuration(now.Sub(t)))
-}
-
-// count renders 1284 as "1,284".
-func count(n int) string {
-	s := strconv.Itoa(n)
-	neg := strings.HasPrefix(s, "-")
-	s = strings.TrimPrefix(s, "-")
-	var b strings.Builder
-	for i, r := range s {
-		if i > 0 && (len(s)-i)%3 == 0 {
-			b.WriteByte(',')
-		}
-		b.WriteRune(r)
-	}
-	if neg {
-		return "-" + b.String()
-	}
-	return b.String()
+	return fmt.Sprintf("%s (%s ago)", clockTime(t, now, loc), app.Span(now.Sub(t)))
 }
 
 // plural renders "1 record" / "3 records".
@@ -73,7 +40,7 @@ func plural(n int, one, many string) string {
 	if n == 1 {
 		return "1 " + one
 	}
-	return count(n) + " " + many
+	return app.Thousands(n) + " " + many
 }
 
 // qty renders a quantity without trailing zeros.

@@ -13,6 +13,8 @@ import (
 	"fyne.io/fyne/v2/dialog"
 	"fyne.io/fyne/v2/storage"
 	"fyne.io/fyne/v2/widget"
+
+	"tracesync/app"
 )
 
 // importScreen queues receipts or assemblies from a CSV file: the whole
@@ -100,7 +102,7 @@ func (s *importScreen) run(kind string, r io.ReadCloser, size int64) {
 				if size > 0 {
 					s.progress.SetValue(float64(read) / float64(size))
 				}
-				s.status.SetText(fmt.Sprintf("Checking the file… %s lines", count(rows)))
+				s.status.SetText(fmt.Sprintf("Checking the file… %s lines", app.Thousands(rows)))
 			})
 		})
 		fyne.Do(func() { s.done(sum, err) })
@@ -127,7 +129,7 @@ func (s *importScreen) done(sum ImportSummary, err error) {
 	default:
 		parts := []string{plural(sum.Queued, "record", "records") + " queued"}
 		if sum.Skipped > 0 {
-			parts = append(parts, count(sum.Skipped)+" already queued")
+			parts = append(parts, app.Thousands(sum.Skipped)+" already queued")
 		}
 		s.status.SetText(strings.Join(parts, ", ") + ". They will be sent when Metrc answers.")
 	}

@@ -159,6 +159,6 @@ func latencySummary(pts []latencyPoint, outs []outageSpan) string {
 	if calls == 0 {
 		return "No calls to Metrc in this period."
 	}
-	return fmt.Sprintf("%s, %s failed (%.1f%%), worst p95 %s, %s.", plural(calls, "call", "calls"), count(errs),
+	return fmt.Sprintf("%s, %s failed (%.1f%%), worst p95 %s, %s.", plural(calls, "call", "calls"), app.Thousands(errs),
 		100*float64(errs)/float64(calls), p95.Round(10*time.Millisecond), plural(len(outs), "outage", "outages"))
 }

@@ -103,8 +103,8 @@ func (s *reportsScreen) show(rep app.Report) {
 	fmt.Fprintf(&b, "Report of %s", rep.Date)
 	for _, l := range rep.Licenses {
 		fmt.Fprintf(&b, "\n\n%s %s: %s, %s matched, %s open in the audit, %s need attention, %s not yet in Metrc, %s",
-			l.License, l.Name, plural(len(l.Repairs), "repair", "repairs"), count(len(l.Matches)),
-			count(len(l.OpenAudit)), count(len(l.NeedsAttention)), count(l.Unfinished), plural(len(l.Outages), "outage", "outages"))
+			l.License, l.Name, plural(len(l.Repairs), "repair", "repairs"), app.Thousands(len(l.Matches)),
+			app.Thousands(len(l.OpenAudit)), app.Thousands(len(l.NeedsAttention)), app.Thousands(l.Unfinished), plural(len(l.Outages), "outage", "outages"))
 	}
 	s.summary.SetText(b.String())
 	var objs []fyne.CanvasObject

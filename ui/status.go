@@ -104,7 +104,7 @@ func (s *statusScreen) show(hs []app.Health, down bool, since time.Time) {
 func apiDownText(since, now time.Time, loc *time.Location, pending int) string {
 	t := "The Metrc API is down"
 	if !since.IsZero() {
-		t += fmt.Sprintf(" since %s (%s)", clockTime(since, now, loc), humanDuration(now.Sub(since)))
+		t += fmt.Sprintf(" since %s (%s)", clockTime(since, now, loc), app.Span(now.Sub(since)))
 	}
 	return t + " — " + plural(pending, "record", "records") + " queued. They are saved here and will be sent when Metrc is back. Nothing to do."
 }

@@ -71,11 +71,11 @@ func (c *statusCard) update(h app.Health, paused bool, now time.Time, loc *time.
 	c.number.SetText(h.License)
 	c.reason.SetText(colorWord(h.Color) + ": " + h.Reason)
 	c.pull.SetText("Last good pull: " + agoAndAt(h.LastPullOK, now, loc, "not yet"))
-	c.counts.SetText(count(h.Pending) + " pending · " + count(h.NeedsAttention) + " need attention")
+	c.counts.SetText(app.Thousands(h.Pending) + " pending · " + app.Thousands(h.NeedsAttention) + " need attention")
 	if h.OldestPending.IsZero() {
 		c.oldest.SetText("Nothing waiting")
 	} else {
-		c.oldest.SetText("Oldest waiting: " + humanDuration(now.Sub(h.OldestPending)))
+		c.oldest.SetText("Oldest waiting: " + app.Span(now.Sub(h.OldestPending)))
 	}
 	if paused {
 		c.pause.SetText("Resume")
@@ -95,7 +95,7 @@ func cardDetail(h app.Health, now time.Time, loc *time.Location) string {
 	var b strings.Builder
 	b.WriteString(colorWord(h.Color) + " (" + h.Color.String() + "): " + h.Reason)
 	if !h.Since.IsZero() {
-		b.WriteString("\nSince " + clockTime(h.Since, now, loc) + " (" + humanDuration(now.Sub(h.Since)) + ")")
+		b.WriteString("\nSince " + clockTime(h.Since, now, loc) + " (" + app.Span(now.Sub(h.Since)) + ")")
 	}
 	for _, d := range h.Details {
 		b.WriteString("\n" + d)

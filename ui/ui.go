@@ -163,7 +163,7 @@ func (u *UI) build() fyne.CanvasObject {
 			name := u.sections[i]
 			text := name
 			if n := u.counts[name]; n > 0 {
-				text = fmt.Sprintf("%s  (%s)", name, count(n))
+				text = fmt.Sprintf("%s  (%s)", name, app.Thousands(n))
 			}
 			o.(*widget.Label).SetText(text)
 		})

@@ -52,14 +52,14 @@ func TestJobHints(t *testing.T) {
 }
 
 func TestHumanTimes(t *testing.T) {
-	if got := humanDuration(2*time.Hour + 5*time.Minute); got != "2 h 05 min" {
+	if got := app.Span(2*time.Hour + 5*time.Minute); got != "2 h 05 min" {
 		t.Errorf("%q", got)
 	}
 	la, _ := time.LoadLocation("America/Los_Angeles")
 	if got := agoAndAt(testNow.Add(-125*time.Minute), testNow, la, ""); got != "01:12 (2 h 05 min ago)" {
 		t.Errorf("%q", got)
 	}
-	if got := count(1284); got != "1,284" {
+	if got := app.Thousands(1284); got != "1,284" {
 		t.Errorf("%q", got)
 	}
 }

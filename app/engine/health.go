@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"maps"
 	"slices"
-	"strconv"
 	"strings"
 	"time"
 
@@ -77,9 +76,9 @@ func computeHealth(in healthInput) app.Health {
 		if in.ps.LastFailureMsg != "" {
 			cause = " (" + in.ps.LastFailureMsg + ")"
 		}
-		what := "No packages or transfers fetched for " + span(in.now.Sub(stale))
+		what := "No packages or transfers fetched for " + app.Span(in.now.Sub(stale))
 		if in.ps.LastPullOK.IsZero() {
-			what = "No packages or transfers fetched since the start " + span(in.now.Sub(stale)) + " ago"
+			what = "No packages or transfers fetched since the start " + app.Span(in.now.Sub(stale)) + " ago"
 		}
 		add(app.Red, "The Metrc API is down", what+cause+".", savedLine)
 		h.APIDown = true
@@ -89,9 +88,9 @@ func computeHealth(in healthInput) app.Health {
 		if left := deadline.Sub(in.now); left <= in.th.DeadlineWarn {
 			line := fmt.Sprintf("A record from %s must reach Metrc by %s", clock(in.stats.OldestBusiness, in.lic), clock(deadline, in.lic))
 			if left > 0 {
-				line += " (in " + span(left) + ")."
+				line += " (in " + app.Span(left) + ")."
 			} else {
-				line += " (" + span(-left) + " ago)."
+				line += " (" + app.Span(-left) + " ago)."
 			}
 			add(app.Red, "A record is close to its 24-hour deadline", line)
 		}
@@ -109,7 +108,7 @@ func computeHealth(in healthInput) app.Health {
 	}
 	if in.calls > 0 && in.p95 > in.th.SlowP95 {
 		add(app.Orange, "Metrc is slow",
-			fmt.Sprintf("95%% of Metrc's answers took up to %s over the last %s.", secs(in.p95), span(in.th.SlowWindow)))
+			fmt.Sprintf("95%% of Metrc's answers took up to %s over the last %s.", secs(in.p95), app.Span(in.th.SlowWindow)))
 	}
 	if n := by[app.StateRetrying] + by[app.StateUnknown]; n > 0 {
 		add(app.Orange, fmt.Sprintf("%s waiting to be retried", capFirst(records(n))),
@@ -121,7 +120,7 @@ func computeHealth(in healthInput) app.Health {
 	}
 	if h.Pending > 0 && !in.stats.OldestUnfinished.IsZero() && in.now.Sub(in.stats.OldestUnfinished) > in.th.OldestPending {
 		add(app.Orange, "Records are waiting",
-			fmt.Sprintf("The oldest record has waited %s.", span(in.now.Sub(in.stats.OldestUnfinished))))
+			fmt.Sprintf("The oldest record has waited %s.", app.Span(in.now.Sub(in.stats.OldestUnfinished))))
 	}
 
 	rank := func(c app.Color) int {
@@ -346,14 +345,14 @@ func records(n int) string {
 	if n == 1 {
 		return "1 record is"
 	}
-	return thousands(n) + " records are"
+	return app.Thousands(n) + " records are"
 }
 
 func records1(n int) string {
 	if n == 1 {
 		return "1 record"
 	}
-	return thousands(n) + " records"
+	return app.Thousands(n) + " records"
 }
 
 func plural1(n int) string {
@@ -370,45 +369,11 @@ func capFirst(s string) string {
 	return strings.ToUpper(s[:1]) + s[1:]
 }
 
-// thousands renders 1280 as "1,280".
-func thousands(n int) string {
-	s := strconv.Itoa(n)
-	neg := strings.HasPrefix(s, "-")
-	s = strings.TrimPrefix(s, "-")
-	var b strings.Builder
-	for i, c := range s {
-		if i > 0 && (len(s)-i)%3 == 0 {
-			b.WriteByte(',')
-		}
-		b.WriteRune(c)
-	}
-	if neg {
-		return "-" + b.String()
-	}
-	return b.String()
-}
-
-// span renders a duration as "2 h 05 min", "12 min", "40 s", "3 d 4 h".
-func span(d time.Duration) string {
-	if d < 0 {
-		d = -d
-	}
-	switch {
-	case d < time.Minute:
-		return fmt.Sprintf("%d s", int(d/time.Second))
-	case d < time.Hour:
-		return fmt.Sprintf("%d min", int(d/time.Minute))
-	case d < 48*time.Hour:
-		return fmt.Sprintf("%d h %02d min", int(d/time.Hour), int(d%time.Hour/time.Minute))
-	}
-	return fmt.Sprintf("%d d %d h", int(d/(24*time.Hour)), int(d%(24*time.Hour)/time.Hour))
-}
-
 func ago(d time.Duration) string {
 	if d < time.Minute {
 		return "just now"
 	}
-	return span(d) + " ago"
+	return app.Span(d) + " ago"
 }
 
 func secs(d time.Duration) string { return fmt.Sprintf("%.1f s", d.Seconds()) }

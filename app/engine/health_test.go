@@ -89,11 +89,11 @@ func TestSpanWords(t *testing.T) {
 		40 * time.Second: "40 s", 12 * time.Minute: "12 min", 2*time.Hour + 5*time.Minute: "2 h 05 min",
 		76 * time.Hour: "3 d 4 h",
 	} {
-		if got := span(d); got != want {
-			t.Errorf("span(%v) = %q, want %q", d, got, want)
+		if got := app.Span(d); got != want {
+			t.Errorf("app.Span(%v) = %q, want %q", d, got, want)
 		}
 	}
-	if got := thousands(1280); got != "1,280" {
+	if got := app.Thousands(1280); got != "1,280" {
 		t.Errorf("thousands = %q", got)
 	}
 }
