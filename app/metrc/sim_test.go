@@ -373,13 +373,6 @@ func TestSimFaults(t *testing.T) {
 			} else if me := metrcErr(t, err); me.Class != tt.getClass || !strings.Contains(me.Error(), tt.message) {
 				t.Fatalf("GET: %v (class %v)", err, me.Class)
 			}
-			if tt.name == "hang" {
-				// The simulator's hang waits for the request's context, which
-				// net/http cancels only once a request body has been read: a
-				// hung POST would never end. The POST timeout is covered by
-				// TestTimeoutAmbiguous.
-				return
-			}
 			errs := c.CreateReceipts(context.Background(), licA, receipt("R-F"))
 			if tt.putClass == 0 {
 				if errs[0] != nil {
@@ -526,4 +519,29 @@ func TestSimSynctest(t *testing.T) {
 			t.Errorf("hang in a bubble: %v", err)
 		}
 	})
+}
+
+// lateTransport forwards to a round tripper set after the client is built.
+type lateTransport struct{ rt http.RoundTripper }
+
+func (l *lateTransport) RoundTrip(r *http.Request) (*http.Response, error) { return l.rt.RoundTrip(r) }
+
+// Over the simulator's in-memory transport (the one synctest bubbles use),
+// a write that was applied and then lost its answer is ambiguous too, so
+// the engine verifies it before any resend instead of sending it again.
+func TestSimTransportAcceptThenDropIsAmbiguous(t *testing.T) {
+	lt := &lateTransport{}
+	sim, c, _ := simWorld(t, metrcsim.Options{RandSeed: 1}, func(o *Options) { o.HTTPClient = &http.Client{Transport: lt} })
+	lt.rt = sim.Transport()
+	sim.SetFaults(metrcsim.Faults{DropAfterApply: 1})
+	la, _ := time.LoadLocation("America/Los_Angeles")
+	errs := c.CreateReceipts(context.Background(), licA, []app.SalesReceipt{{
+		SalesDateTime: time.Now().In(la).Format(app.SalesDateTimeLayout), SalesCustomerType: "Consumer", ExternalReceiptNumber: "R-MEM",
+		Transactions: []app.SalesTransaction{{PackageLabel: label(1), Quantity: 1, UnitOfMeasure: "Grams", TotalAmount: 1}}}})
+	if me := metrcErr(t, errs[0]); me.Class != app.ClassAmbiguous {
+		t.Fatalf("accept then drop in memory: %v (class %v), want no answer", errs[0], me.Class)
+	}
+	if n := sim.CountReceipts(licA, "R-MEM"); n != 1 {
+		t.Fatalf("receipt applied %d times, want 1", n)
+	}
 }
