@@ -74,7 +74,9 @@ func (e *Engine) pushStep(ctx context.Context, ls *licState) time.Duration {
 				return 0
 			}
 			if !e.verify(ctx, ls, j) {
-				return 0 // Metrc cannot answer: the job stays unknown
+				// Metrc cannot answer (the job stays unknown and the
+				// license is failing), or the verdict was not saved.
+				return e.p.BackoffBase
 			}
 		}
 		return 0
@@ -168,6 +170,9 @@ func (e *Engine) failed(ls *licState, err error) {
 	e.mu.Unlock()
 	if !wasFailing {
 		e.log.Warn("Metrc is not answering", "license", ls.lic.Number, "err", msg)
+		// The push loop may be asleep with nothing due: wake it so the
+		// probe runs at least every ProbeInterval (rule 3).
+		kick(ls.pushKick)
 	}
 	if err := e.st.RecordOutage(w); err != nil {
 		e.log.Error("record outage", "license", ls.lic.Number, "err", err)
@@ -362,7 +367,9 @@ func (e *Engine) sendOne(ctx context.Context, ls *licState, batch []app.Job) (ne
 		t.Attempt = &app.Attempt{At: now, Outcome: me.Class.String(), HTTPStatus: me.Status, Message: metrcText(me)}
 		switch me.Class {
 		case app.ClassPermanent:
-			anyOK = true // Metrc answered
+			// Metrc answered, unless the body was refused here before
+			// anything was sent (no status).
+			anyOK = anyOK || me.Status != 0
 			t.To = app.StateNeedsAttention
 			t.Reason = "Metrc rejected it: " + metrcText(me)
 		case app.ClassAuth:
@@ -374,7 +381,10 @@ func (e *Engine) sendOne(ctx context.Context, ls *licState, batch []app.Job) (ne
 			t.NextAttempt = e.holdFor(ls, me)
 		case app.ClassNotSent:
 			t.To = app.StateRetrying
-			if rejected {
+			// A batch-mate of a rejected object carries the 400 of the
+			// request it was in; any other not-sent error (connection
+			// refused) is an outage even when another object was rejected.
+			if rejected && me.Status == 400 {
 				t.NextAttempt = now // a batch-mate of the rejected object: due at once
 				t.Attempt.Outcome = "not sent: another record of the batch was rejected"
 			} else {

@@ -14,7 +14,10 @@ import (
 
 // verify looks an unknown job up in Metrc (DESIGN.md rule 2) and moves it
 // to done, needs-attention or retrying. It returns false when Metrc could
-// not answer: the job then stays unknown and the license is failing.
+// not answer (the job then stays unknown and the license is failing) or the
+// verdict could not be saved. When Metrc answers the lookup with a refusal
+// (a 400, an unreadable answer), the job cannot be verified automatically:
+// it goes to needs-attention rather than blocking the license's queue.
 func (e *Engine) verify(ctx context.Context, ls *licState, j app.Job) bool {
 	num := ls.lic.Number
 	verdict, detail, err := e.lookup(ctx, num, j)
@@ -29,6 +32,9 @@ func (e *Engine) verify(ctx context.Context, ls *licState, j app.Job) bool {
 		case app.ClassRateLimited:
 			e.holdFor(ls, me)
 			e.noteFailure(ls, err)
+		case app.ClassPermanent:
+			e.noteFailure(ls, err)
+			return e.unverifiable(ls, j, err)
 		default:
 			e.failed(ls, err)
 		}
@@ -51,9 +57,27 @@ func (e *Engine) verify(ctx context.Context, ls *licState, j app.Job) bool {
 	}
 	if _, err := e.st.Apply(t); err != nil {
 		e.log.Error("record verification", "license", num, "job", j.ID, "err", err)
-		return true
+		return false
 	}
 	e.log.Info("verified unknown job", "license", num, "job", j.ID, "verdict", verdict)
+	return true
+}
+
+// unverifiable hands an unknown job whose lookup Metrc refused to a person:
+// it may or may not be in Metrc, so it is neither resent nor left to block
+// every later job of the license.
+func (e *Engine) unverifiable(ls *licState, j app.Job, err error) bool {
+	now := e.now()
+	me := asMetrcError(err)
+	t := app.Transition{ID: j.ID, At: now, To: app.StateNeedsAttention,
+		Attempt: &app.Attempt{At: now, Outcome: "verification refused", HTTPStatus: me.Status, Message: metrcText(me)},
+		Reason: "sent without a clear answer, and Metrc refused the lookup (" + metrcText(me) +
+			"): check in Metrc whether it arrived, then resend or discard it"}
+	if _, err := e.st.Apply(t); err != nil {
+		e.log.Error("record verification", "license", ls.lic.Number, "job", j.ID, "err", err)
+		return false
+	}
+	e.log.Warn("unknown job cannot be verified", "license", ls.lic.Number, "job", j.ID, "err", metrcText(me))
 	return true
 }
 
@@ -142,8 +166,12 @@ func (e *Engine) lookup(ctx context.Context, license string, j app.Job) (verdict
 		}
 		return verdictNotFound, "", nil
 	}
-	// PUT kinds are idempotent: resending is the verification.
-	return verdictNotFound, "", nil
+	// PUT kinds are idempotent: resending is the verification. A POST kind
+	// without a lookup must not be resent blindly.
+	if j.Kind.Idempotent() {
+		return verdictNotFound, "", nil
+	}
+	return verdictUnreadable, "no way to look up a " + string(j.Kind) + " in Metrc", nil
 }
 
 func sameQty(a, b float64) bool { return math.Abs(a-b) < 1e-6 }
