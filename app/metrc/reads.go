@@ -49,10 +49,12 @@ func list[T any](ctx context.Context, c *Client, license, endpoint, path string,
 		}
 		all = append(all, items...)
 		if n >= pages || len(items) == 0 {
-			break
+			return all, nil
 		}
 	}
-	return all, nil
+	// A silently cut list would make a lookup say "not found" and a POST be
+	// sent again: say that the answer is incomplete instead.
+	return nil, decodeErr(endpoint, fmt.Errorf("more than %d pages", maxPages))
 }
 
 // listWindows fetches a list over lastModified windows of at most 24 h.
