@@ -97,6 +97,13 @@ type ReconcileAPI interface {
 	Report(date string) (app.Report, error)
 }
 
+// AuditChecker runs reconciliation for one license at once (the CLI adapts
+// (*reconcile.Reconciler).RunNow): the repairs it made and the new audit
+// items it opened.
+type AuditChecker interface {
+	CheckNow(ctx context.Context, license string) (repairs, opened int, err error)
+}
+
 // DemoAPI acts on the simulator of demo mode (the CLI adapts *demo.Demo).
 type DemoAPI interface {
 	SetOutage(on bool)

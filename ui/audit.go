@@ -1,6 +1,7 @@
 package ui
 
 import (
+	"context"
 	"fmt"
 	"strings"
 	"time"
@@ -26,6 +27,14 @@ type auditScreen struct {
 	detail   *fyne.Container
 	items    []app.AuditItem
 	onChange func()
+
+	// check runs reconciliation on demand ("Check now"); nil hides the
+	// button. licenses lists the licenses to check; ctx ends the checks.
+	check    AuditChecker
+	licenses func() ([]string, error)
+	ctx      context.Context
+	checkBtn *widget.Button
+	checkMsg *widget.Label
 }
 
 func newAuditScreen(rec ReconcileAPI, clock app.Clock, zone func(string) *time.Location, win func() fyne.Window) *auditScreen {
@@ -39,14 +48,68 @@ func (s *auditScreen) build() fyne.CanvasObject {
 	s.status = widget.NewLabel("")
 	s.showAll = widget.NewCheck("Show closed and resolved items too", func(bool) { s.load() })
 	s.list = widget.NewList(func() int { return len(s.items) },
-		func() fyne.CanvasObject { return widget.NewLabel("") },
+		func() fyne.CanvasObject { return truncLabel() },
 		func(i widget.ListItemID, o fyne.CanvasObject) { o.(*widget.Label).SetText(auditLine(s.items[i])) })
 	s.list.OnSelected = func(i widget.ListItemID) { s.showDetail(s.items[i]) }
 	s.detail = container.NewVBox(widget.NewLabel("Select an item to see both sides and what you can do."))
 	split := container.NewHSplit(s.list, container.NewVScroll(s.detail))
 	split.Offset = 0.5
 	s.load()
-	return container.NewBorder(container.NewVBox(s.showAll, s.status), nil, nil, nil, split)
+	top := container.NewVBox(s.showAll, s.status)
+	if s.check != nil && s.licenses != nil {
+		s.checkBtn = widget.NewButton("Check now", s.onCheckNow)
+		s.checkMsg = widget.NewLabel("Compares every license with Metrc now (it also runs every 10 minutes).")
+		s.checkMsg.Wrapping = fyne.TextWrapWord
+		top.Add(container.NewBorder(nil, nil, s.checkBtn, nil, s.checkMsg))
+	}
+	return container.NewBorder(top, nil, nil, nil, split)
+}
+
+// reload re-reads the feed when the screen is built (new items appeared,
+// or the screen is shown again).
+func (s *auditScreen) reload() {
+	if s.list == nil {
+		return
+	}
+	s.load()
+}
+
+// onCheckNow reconciles every license off the UI goroutine and says what
+// it found.
+func (s *auditScreen) onCheckNow() {
+	s.checkBtn.Disable()
+	s.checkMsg.SetText("Checking every license with Metrc…")
+	ctx := s.ctx
+	if ctx == nil {
+		ctx = context.Background()
+	}
+	async(func() {
+		repairs, opened := 0, 0
+		var problems []string
+		lics, err := s.licenses()
+		if err != nil {
+			problems = append(problems, errorLine("The licenses could not be read", err))
+		}
+		for _, l := range lics {
+			r, o, err := s.check.CheckNow(ctx, l)
+			repairs, opened = repairs+r, opened+o
+			if err != nil {
+				problems = append(problems, errorLine(l+" could not be checked", err))
+			}
+		}
+		msg := "Checked: " + plural(repairs, "repair", "repairs") + ", " + plural(opened, "new item", "new items") + "."
+		if len(problems) > 0 {
+			msg += " " + strings.Join(problems, " ")
+		}
+		do(func() {
+			s.checkBtn.Enable()
+			s.checkMsg.SetText(msg)
+			if s.onChange != nil {
+				s.onChange()
+			}
+			s.load()
+		})
+	})
 }
 
 func auditLine(it app.AuditItem) string {
@@ -72,10 +135,13 @@ func auditKindWords(k app.AuditKind) string {
 }
 
 func (s *auditScreen) load() {
+	if s.showAll == nil {
+		return
+	}
 	open := !s.showAll.Checked
 	async(func() {
 		items, err := s.rec.AuditItems(open)
-		fyne.Do(func() {
+		do(func() {
 			if err != nil {
 				s.status.SetText(errorLine("The audit feed could not be read", err))
 				return
@@ -148,7 +214,7 @@ func (s *auditScreen) showDetail(it app.AuditItem) {
 func (s *auditScreen) act(what string, f func() (string, error)) {
 	async(func() {
 		msg, err := f()
-		fyne.Do(func() {
+		do(func() {
 			if err != nil {
 				showError(s.win(), what, err)
 				return

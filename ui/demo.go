@@ -30,7 +30,7 @@ func (s *demoScreen) build() fyne.CanvasObject {
 			}
 			async(func() {
 				if err := s.demo.Reset(); err != nil {
-					fyne.Do(func() { showError(s.win(), "Reset demo", err) })
+					do(func() { showError(s.win(), "Reset demo", err) })
 				}
 			})
 		}, s.win())

@@ -98,14 +98,14 @@ func (s *importScreen) run(kind string, r io.ReadCloser, size int64) {
 		defer r.Close()
 		sum, err := s.imp.Import(context.Background(), kind, cr, func(rows int) {
 			read := cr.n.Load()
-			fyne.Do(func() {
+			do(func() {
 				if size > 0 {
 					s.progress.SetValue(float64(read) / float64(size))
 				}
 				s.status.SetText(fmt.Sprintf("Checking the file… %s lines", app.Thousands(rows)))
 			})
 		})
-		fyne.Do(func() { s.done(sum, err) })
+		do(func() { s.done(sum, err) })
 	})
 }
 

@@ -23,7 +23,7 @@ var inventoryColumns = []struct {
 	title string
 	width float32
 }{
-	{"Label", 240}, {"Item", 170}, {"Here", 110}, {"In Metrc", 110}, {"Location", 140}, {"Notes", 160}, {"Metrc seen", 120},
+	{"Label", 220}, {"Item", 170}, {"Here", 110}, {"In Metrc", 110}, {"Location", 140}, {"Notes", 130}, {"Metrc seen", 130},
 }
 
 // inventoryScreen lists local packages beside their Metrc snapshot and
@@ -71,6 +71,11 @@ func (s *inventoryScreen) build() fyne.CanvasObject {
 		func() fyne.CanvasObject { return truncLabel() },
 		s.updateCell)
 	s.table.ShowHeaderColumn = false
+	s.table.CreateHeader = func() fyne.CanvasObject {
+		l := widget.NewLabelWithStyle("", fyne.TextAlignCenter, fyne.TextStyle{Bold: true})
+		l.Truncation = fyne.TextTruncateEllipsis
+		return l
+	}
 	s.table.UpdateHeader = func(id widget.TableCellID, o fyne.CanvasObject) {
 		if id.Col >= 0 {
 			o.(*widget.Label).SetText(inventoryColumns[id.Col].title)
@@ -174,7 +179,7 @@ func (s *inventoryScreen) loadMore() {
 		}
 		n := len(s.rows)
 		s.mu.Unlock()
-		fyne.Do(func() {
+		do(func() {
 			if err != nil {
 				s.status.SetText(errorLine("The inventory could not be read", err))
 			} else if !s.hasSelected {
@@ -311,7 +316,7 @@ func (s *inventoryScreen) onMove(p app.Package) {
 	}
 	async(func() {
 		ref, _ := s.pkgs.RefData(p.License)
-		fyne.Do(func() {
+		do(func() {
 			names := make([]string, 0, len(ref.Locations))
 			for _, l := range ref.Locations {
 				names = append(names, l.Name)
@@ -368,7 +373,7 @@ func (s *inventoryScreen) enqueue(what string, j app.Job, err error) {
 	}
 	async(func() {
 		res, err := s.eng.Enqueue(j)
-		fyne.Do(func() {
+		do(func() {
 			if err != nil {
 				showError(s.win(), what, err)
 				return

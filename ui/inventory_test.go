@@ -8,6 +8,7 @@ import (
 
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/test"
+	"fyne.io/fyne/v2/theme"
 	"fyne.io/fyne/v2/widget"
 
 	"tracesync/app"
@@ -123,5 +124,47 @@ func TestInventoryRefusesPackageOnHold(t *testing.T) {
 	}
 	if len(eng.enqueued) != 0 {
 		t.Errorf("queued %d jobs on a held package", len(eng.enqueued))
+	}
+}
+
+func TestInventoryColumnsFitAndTruncate(t *testing.T) {
+	s, _, _ := newTestInventory(t)
+	total := float32(0)
+	for i, c := range inventoryColumns {
+		h := s.table.CreateHeader().(*widget.Label)
+		if h.Truncation != fyne.TextTruncateEllipsis {
+			t.Errorf("header %q is clipped, not ellipsized", c.title)
+		}
+		s.table.UpdateHeader(widget.TableCellID{Row: -1, Col: i}, h)
+		h.Truncation = fyne.TextTruncateOff // its full width
+		if w := h.MinSize().Width; w > c.width {
+			t.Errorf("header %q needs %.0f, column is %.0f", c.title, w, c.width)
+		}
+		total += c.width + theme.Padding()
+	}
+	// the whole row fits the inventory pane of a 1280 px window (docs/inventory.png)
+	if total > 1040 {
+		t.Errorf("columns take %.0f px", total)
+	}
+	l := widget.NewLabel("1A4FF0200000011000000001")
+	if w := l.MinSize().Width; w > inventoryColumns[0].width {
+		t.Errorf("a package label needs %.0f px", w)
+	}
+}
+
+func TestAuditRowsEllipsize(t *testing.T) {
+	test.NewTempApp(t)
+	syncAsync(t)
+	s := newAuditScreen(auditFixture(), fixedClock{testNow}, func(string) *time.Location { return time.UTC }, func() fyne.Window { return nil })
+	w := test.NewTempWindow(t, s.build())
+	w.Resize(fyne.NewSize(600, 400))
+	var row *widget.Label
+	walk(s.list, func(o fyne.CanvasObject) {
+		if l, ok := o.(*widget.Label); ok && strings.HasPrefix(l.Text, "CML-000001") {
+			row = l
+		}
+	})
+	if row == nil || row.Truncation != fyne.TextTruncateEllipsis {
+		t.Fatalf("audit row %+v does not end in an ellipsis", row)
 	}
 }

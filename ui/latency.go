@@ -1,6 +1,7 @@
 package ui
 
 import (
+	"context"
 	"fmt"
 	"time"
 
@@ -36,10 +37,49 @@ type latencyScreen struct {
 	span    *widget.RadioGroup
 	chart   *latencyChart
 	summary *widget.Label
+
+	every    time.Duration // reload period while visible
+	stopTick func()        // stops the reload ticker; nil when not running
 }
 
 func newLatencyScreen(st latencyReader, clock app.Clock, zone func(string) *time.Location, win func() fyne.Window) *latencyScreen {
-	return &latencyScreen{st: st, clock: clock, zone: zone, win: win}
+	return &latencyScreen{st: st, clock: clock, zone: zone, win: win, every: 30 * time.Second}
+}
+
+// setVisible reloads the chart every s.every while the screen is the
+// visible section, and stops when it is not (UI goroutine).
+func (s *latencyScreen) setVisible(ctx context.Context, on bool) {
+	if !on {
+		if s.stopTick != nil {
+			s.stopTick()
+			s.stopTick = nil
+		}
+		return
+	}
+	if s.stopTick != nil {
+		return
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	done := make(chan struct{})
+	// the loop only queues work with fyne.Do, so waiting for it is short
+	s.stopTick = func() { cancel(); <-done }
+	go func() {
+		defer close(done)
+		t := time.NewTicker(s.every)
+		defer t.Stop()
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-t.C:
+				do(func() {
+					if ctx.Err() == nil { // not hidden meanwhile
+						s.load()
+					}
+				})
+			}
+		}
+	}()
 }
 
 func (s *latencyScreen) build() fyne.CanvasObject {
@@ -92,7 +132,7 @@ func (s *latencyScreen) load() {
 		}
 		pts, outs, err := latencySeries(s.st, lic, idx, now)
 		sp := latencySpans[idx]
-		fyne.Do(func() {
+		do(func() {
 			if err != nil {
 				s.summary.SetText(errorLine("Response times could not be read", err))
 				return

@@ -1,7 +1,9 @@
 package ui
 
 import (
+	"context"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -84,5 +86,72 @@ func TestLatencyScreenLoads(t *testing.T) {
 	s.span.SetSelected("Last week")
 	if !strings.Contains(s.summary.Text, "calls") || len(s.chart.points) != 7*24+1 {
 		t.Errorf("summary %q, %d points", s.summary.Text, len(s.chart.points))
+	}
+}
+
+func TestLatencyAxisTop(t *testing.T) {
+	for _, c := range []struct{ p95, top time.Duration }{
+		{0, 100 * time.Millisecond}, {40 * time.Millisecond, 100 * time.Millisecond},
+		{100 * time.Millisecond, 100 * time.Millisecond}, {120 * time.Millisecond, 200 * time.Millisecond},
+		{350 * time.Millisecond, 500 * time.Millisecond}, {900 * time.Millisecond, time.Second},
+		{2400 * time.Millisecond, 3 * time.Second}, {30 * time.Second, 30 * time.Second},
+		{31 * time.Second, 50 * time.Second},
+	} {
+		if got := axisTop(c.p95); got != c.top {
+			t.Errorf("axisTop(%s) = %s, want %s", c.p95, got, c.top)
+		}
+	}
+}
+
+// countingLatency counts the reads of the response-time screen.
+type countingLatency struct {
+	*fakeStore
+	reads atomic.Int32
+}
+
+func (c *countingLatency) LatencyMinutes(license string, from, to time.Time) ([]app.LatencyRow, error) {
+	c.reads.Add(1)
+	return c.fakeStore.LatencyMinutes(license, from, to)
+}
+
+func TestLatencyScreenRefreshesOnlyWhileVisible(t *testing.T) {
+	test.NewTempApp(t)
+	syncAsync(t)
+	cl := &countingLatency{fakeStore: &fakeStore{lat: latencyRows()}}
+	s := newLatencyScreen(cl, fixedClock{testNow}, func(string) *time.Location { return time.UTC }, func() fyne.Window { return nil })
+	s.every = 5 * time.Millisecond
+	test.NewTempWindow(t, s.build())
+	base := cl.reads.Load()
+	s.setVisible(context.Background(), true)
+	s.setVisible(context.Background(), true) // shown again: still one ticker
+	deadline := time.Now().Add(5 * time.Second)
+	for cl.reads.Load() < base+3 && time.Now().Before(deadline) {
+		time.Sleep(5 * time.Millisecond)
+	}
+	s.setVisible(context.Background(), false) // waits for the ticker to end
+	n := cl.reads.Load()
+	if n < base+3 {
+		t.Fatalf("%d reloads while visible", n-base)
+	}
+	time.Sleep(30 * time.Millisecond)
+	if m := cl.reads.Load(); m != n || s.stopTick != nil {
+		t.Errorf("%d reloads after the screen was hidden", m-n)
+	}
+}
+
+func TestUIRunsLatencyTickerOnlyOnItsSection(t *testing.T) {
+	a := test.NewTempApp(t)
+	syncAsync(t)
+	st := &fakeStore{}
+	u := New(a, Params{Engine: newFakeEngine(st), Store: st, Clock: fixedClock{testNow}})
+	defer u.close()
+	u.latency.every = time.Hour // the ticker's start and stop only
+	u.show(SecLatency)
+	if u.latency.stopTick == nil {
+		t.Error("no refresh while the response times are shown")
+	}
+	u.show(SecStatus)
+	if u.latency.stopTick != nil {
+		t.Error("refresh still running on another section")
 	}
 }

@@ -108,9 +108,7 @@ func (r *chartRenderer) Layout(size fyne.Size) {
 			max = p.P95
 		}
 	}
-	if max < time.Second {
-		max = time.Second
-	}
+	max = axisTop(max)
 	y := func(d time.Duration) float32 { return pad + h - float32(d)/float32(max)*h }
 	yr := func(f float64) float32 { return pad + h - float32(f)*h }
 	line := func(col color.Color, val func(p latencyPoint) float32, width float32) {
@@ -167,4 +165,16 @@ func (r *chartRenderer) Layout(size fyne.Size) {
 	r.right.Move(fyne.NewPos(w-r.right.MinSize().Width-4, size.Height-pad+2))
 	objs = append(objs, r.top, r.left, r.right)
 	r.objs = objs
+}
+
+// axisTop is the y axis' top for the largest p95: the smallest round value
+// (1, 2, 3 or 5 times a power of ten) at or above it, at least 100 ms.
+func axisTop(d time.Duration) time.Duration {
+	for unit := 100 * time.Millisecond; ; unit *= 10 {
+		for _, m := range []time.Duration{1, 2, 3, 5} {
+			if top := m * unit; top >= d || unit > time.Hour {
+				return top
+			}
+		}
+	}
 }

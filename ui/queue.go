@@ -72,7 +72,7 @@ type queueScreen struct {
 
 func newQueueScreen(eng queueEngine, jobs jobReader, clock app.Clock, zone func(string) *time.Location, win func() fyne.Window) *queueScreen {
 	q := &queueScreen{eng: eng, jobs: jobs, clock: clock, zone: zone, win: win}
-	q.pager = newJobPager(jobs, func() { fyne.Do(q.refreshRows) })
+	q.pager = newJobPager(jobs, func() { do(q.refreshRows) })
 	return q
 }
 
@@ -155,8 +155,33 @@ func (q *queueScreen) refresh() {
 	q.table.UnselectAll()
 	q.refreshRows()
 	if q.hasSel {
-		q.onSelect(q.selected.ID)
+		q.reselect(q.selected.ID)
 	}
+}
+
+// reselect re-reads the selected job: its fresh state when it is still in
+// the filtered list, else the detail is cleared so row and detail agree.
+func (q *queueScreen) reselect(id uint64) {
+	async(func() {
+		j, err := q.jobs.Job(id)
+		var waiting uint64
+		if err == nil && !j.State.Final() {
+			waiting, _ = q.jobs.WaitingOn(id)
+		}
+		do(func() {
+			switch {
+			case !q.hasSel || q.selected.ID != id:
+				// another record was chosen meanwhile
+			case err != nil:
+				q.showDetailError(err)
+			case !q.inFilter(j):
+				q.clearDetail(fmt.Sprintf("#%d left this list: it is now \"%s\". Select a record to see its details.",
+					j.ID, stateWords(j.State)))
+			default:
+				q.showDetail(j, waiting)
+			}
+		})
+	})
 }
 
 // setLicenses fills the license filter (UI goroutine).
@@ -189,6 +214,9 @@ func (q *queueScreen) onFilter() {
 	q.table.UnselectAll()
 	q.table.ScrollToTop()
 	q.refreshRows()
+	if q.hasSel && q.detail != nil {
+		q.reselect(q.selected.ID)
+	}
 }
 
 func (q *queueScreen) refreshRows() {
@@ -282,7 +310,7 @@ func (q *queueScreen) onSelect(id uint64) {
 		if err == nil && !j.State.Final() {
 			waiting, _ = q.jobs.WaitingOn(id)
 		}
-		fyne.Do(func() {
+		do(func() {
 			if err != nil {
 				q.showDetailError(err)
 				return
@@ -317,7 +345,7 @@ func (q *queueScreen) showDetail(j app.Job, waitingOn uint64) {
 		verbatim.Wrapping = fyne.TextWrapWord
 		objs = append(objs, verbatim)
 	}
-	if j.Reason != "" {
+	if j.Reason != "" && !reasonRepeats(j.Reason, j.LastAttempt().Message) {
 		r := widget.NewLabel("Reason: " + j.Reason)
 		r.Wrapping = fyne.TextWrapWord
 		objs = append(objs, r)
@@ -346,6 +374,49 @@ func (q *queueScreen) showDetail(j app.Job, waitingOn uint64) {
 	objs = append(objs, widget.NewLabelWithStyle("What is sent to Metrc", fyne.TextAlignLeading, fyne.TextStyle{Bold: true}))
 	objs = append(objs, widget.NewLabelWithStyle(prettyJSON(j.Body), fyne.TextAlignLeading, fyne.TextStyle{Monospace: true}))
 	q.detail.Objects = objs
+	q.detail.Refresh()
+}
+
+// reasonRepeats reports whether a job's Reason says nothing Metrc's
+// message does not already say (e.g. "Metrc rejected it: <the message>").
+func reasonRepeats(reason, msg string) bool {
+	norm := func(s string) string { return strings.ToLower(strings.Join(strings.Fields(s), " ")) }
+	m := norm(msg)
+	if m == "" {
+		return false
+	}
+	r := strings.TrimPrefix(norm(reason), "metrc rejected it:")
+	r = strings.Trim(r, " .:;-—")
+	return r == "" || strings.Contains(m, r)
+}
+
+// inFilter reports whether j belongs to the list the filters select (state
+// and license; a search is not re-checked here).
+func (q *queueScreen) inFilter(j app.Job) bool {
+	f := q.filter()
+	if f.License != "" && j.License != f.License {
+		return false
+	}
+	if len(f.States) == 0 {
+		return true
+	}
+	for _, s := range f.States {
+		if j.State == s {
+			return true
+		}
+	}
+	return false
+}
+
+// clearDetail empties the detail pane, saying why when why is not empty.
+func (q *queueScreen) clearDetail(why string) {
+	q.hasSel = false
+	if why == "" {
+		why = "Select a record to see its details."
+	}
+	l := widget.NewLabel(why)
+	l.Wrapping = fyne.TextWrapWord
+	q.detail.Objects = []fyne.CanvasObject{l}
 	q.detail.Refresh()
 }
 
@@ -379,10 +450,10 @@ func (q *queueScreen) actions(j app.Job) []fyne.CanvasObject {
 // afterAction re-reads the job, refreshes its row and the detail.
 func (q *queueScreen) afterAction(id uint64, what string, err error) {
 	if err != nil {
-		fyne.Do(func() { showError(q.win(), what, err) })
+		do(func() { showError(q.win(), what, err) })
 	}
 	j, jerr := q.jobs.Job(id)
-	fyne.Do(func() {
+	do(func() {
 		if jerr == nil {
 			if row, ok := q.pager.replace(j); ok {
 				q.table.RefreshItem(widget.TableCellID{Row: row, Col: 4})
@@ -409,7 +480,7 @@ func (q *queueScreen) onPushJob(id uint64) {
 func (q *queueScreen) onPushAll() {
 	async(func() {
 		n, err := q.eng.PushNow(app.DueSelector{All: true})
-		fyne.Do(func() {
+		do(func() {
 			if err != nil {
 				showError(q.win(), "Push all now", err)
 				return

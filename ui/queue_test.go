@@ -274,3 +274,48 @@ func TestQueueRefreshShowsEngineChanges(t *testing.T) {
 		t.Errorf("after refresh: %s", j.State)
 	}
 }
+
+func TestQueueDetailHidesReasonRepeatingMetrc(t *testing.T) {
+	q, _, st, _ := newTestQueue(t, 10)
+	msg := "Package 1A4000000000000000000001 does not have enough quantity."
+	st.jobs[2].State = app.StateNeedsAttention
+	st.jobs[2].Attempts = []app.Attempt{{At: testNow.Add(-time.Minute), Outcome: "rejected", HTTPStatus: 400, Message: msg}}
+	st.jobs[2].Reason = "Metrc rejected it: " + msg
+	q.onSelect(st.jobs[2].ID)
+	if text := strings.Join(labels(q.detail), "\n"); strings.Contains(text, "Reason:") {
+		t.Errorf("Reason repeats Metrc's message:\n%s", text)
+	}
+	st.jobs[2].Reason = "entered twice with differences: quantity 5 vs 4"
+	q.onSelect(st.jobs[2].ID)
+	if text := strings.Join(labels(q.detail), "\n"); !strings.Contains(text, "Reason: entered twice") {
+		t.Errorf("Reason that adds something is missing:\n%s", text)
+	}
+}
+
+func TestQueueDetailClearedWhenJobLeavesList(t *testing.T) {
+	q, _, st, _ := newTestQueue(t, 10)
+	q.newest.SetChecked(false)
+	j, ok := q.pager.row(0)
+	if !ok || j.State.Final() {
+		t.Fatalf("fixture %+v", j)
+	}
+	q.onSelect(j.ID)
+	if !q.hasSel {
+		t.Fatal("no detail")
+	}
+	st.setState(j.ID, app.StateDone)
+	q.lastRefresh = time.Time{}
+	q.refresh()
+	text := strings.Join(labels(q.detail), "\n")
+	if q.hasSel || strings.Contains(text, "What is sent to Metrc") || !strings.Contains(text, "left this list") {
+		t.Errorf("detail still shows a job no longer listed:\n%s", text)
+	}
+	// a job still listed keeps its (fresh) detail
+	k, _ := q.pager.row(0)
+	q.onSelect(k.ID)
+	q.lastRefresh = time.Time{}
+	q.refresh()
+	if !q.hasSel || q.selected.ID != k.ID {
+		t.Errorf("detail of a listed job dropped")
+	}
+}

@@ -64,7 +64,7 @@ func (s *reportsScreen) build() fyne.CanvasObject {
 func (s *reportsScreen) loadDates() {
 	async(func() {
 		ds, err := s.rec.ReportDates()
-		fyne.Do(func() {
+		do(func() {
 			if err != nil {
 				s.status.SetText(errorLine("Reports could not be read", err))
 				return
@@ -87,7 +87,7 @@ func (s *reportsScreen) loadDates() {
 func (s *reportsScreen) onDate(date string) {
 	async(func() {
 		rep, err := s.rec.Report(date)
-		fyne.Do(func() {
+		do(func() {
 			if err != nil {
 				s.status.SetText(errorLine("The report could not be read", err))
 				return
@@ -140,7 +140,7 @@ func (s *reportsScreen) repairRow(r app.Repair) fyne.CanvasObject {
 func (s *reportsScreen) onUndo(id uint64) {
 	async(func() {
 		err := s.rec.Undo(id)
-		fyne.Do(func() {
+		do(func() {
 			if err != nil {
 				showError(s.win(), "Undo", err)
 				return
@@ -168,7 +168,7 @@ func (s *reportsScreen) onExport(format string) {
 			if cerr := w.Close(); err == nil {
 				err = cerr
 			}
-			fyne.Do(func() {
+			do(func() {
 				if err != nil {
 					showError(s.win(), "Export", err)
 					return
@@ -191,7 +191,7 @@ func (s *reportsScreen) onSend() {
 		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 		defer cancel()
 		err := s.tools.Send(ctx, date)
-		fyne.Do(func() {
+		do(func() {
 			if err != nil {
 				s.status.SetText("Not sent yet; it stays in the outbox and is retried.")
 				showError(s.win(), "Send report", err)

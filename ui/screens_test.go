@@ -12,6 +12,7 @@ import (
 
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/test"
+	"fyne.io/fyne/v2/widget"
 
 	"tracesync/app"
 )
@@ -260,5 +261,95 @@ func TestCloseWithoutTrayAsks(t *testing.T) {
 	u.quit() // twice is harmless
 	if quit != 1 {
 		t.Errorf("OnQuit called %d times", quit)
+	}
+}
+
+// runningDemo also reports the sales switch's state.
+type runningDemo struct {
+	fakeDemo
+	sales bool
+}
+
+func (d *runningDemo) SalesRunning() bool { return d.sales }
+
+func TestDemoSalesSwitchShowsRunningSales(t *testing.T) {
+	test.NewTempApp(t)
+	syncAsync(t)
+	d := &runningDemo{sales: true}
+	s := newDemoScreen(d, func() fyne.Window { return nil })
+	root := s.build()
+	var sales *widget.Check
+	walk(root, func(o fyne.CanvasObject) {
+		if c, ok := o.(*widget.Check); ok && strings.HasPrefix(c.Text, "Generate sales") {
+			sales = c
+		}
+	})
+	if sales == nil || !sales.Checked {
+		t.Fatal("sales switch unchecked while sales run")
+	}
+	if len(d.log) != 0 {
+		t.Errorf("showing the state changed it: %q", d.log)
+	}
+}
+
+// fakeChecker counts "Check now" runs per license.
+type fakeChecker struct {
+	mu   sync.Mutex
+	lics []string
+	err  error
+}
+
+func (c *fakeChecker) CheckNow(_ context.Context, license string) (int, int, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.lics = append(c.lics, license)
+	return 2, 1, c.err
+}
+
+func TestAuditReloadsAndChecksNow(t *testing.T) {
+	a := test.NewTempApp(t)
+	syncAsync(t)
+	st := &fakeStore{lics: []app.License{{Number: "CML-000001"}, {Number: "C11-000002"}}}
+	eng := newFakeEngine(st)
+	rec := &fakeReconciler{}
+	chk := &fakeChecker{}
+	u := New(a, Params{Engine: eng, Store: st, Reconciler: rec, AuditCheck: chk, Clock: fixedClock{testNow}})
+	defer u.close()
+	u.show(SecAudit)
+	if !strings.HasPrefix(u.audit.status.Text, "No differences") {
+		t.Fatalf("status %q", u.audit.status.Text)
+	}
+	// an item appears: the next health update refreshes the list with the count
+	rec.mu.Lock()
+	rec.items = auditFixture().items
+	rec.mu.Unlock()
+	u.onHealth(eng.Health())
+	if u.counts[SecAudit] != 1 || len(u.audit.items) != 1 || u.audit.status.Text != "1 item" {
+		t.Errorf("count %d, %d items, status %q", u.counts[SecAudit], len(u.audit.items), u.audit.status.Text)
+	}
+	// shown again after it was hidden: read again
+	rec.mu.Lock()
+	rec.items = nil
+	rec.mu.Unlock()
+	u.show(SecStatus)
+	u.show(SecAudit)
+	if len(u.audit.items) != 0 {
+		t.Errorf("%d items after showing the screen again", len(u.audit.items))
+	}
+
+	test.Tap(findButton(u.built[SecAudit], "Check now"))
+	if got := strings.Join(chk.lics, ","); got != "CML-000001,C11-000002" {
+		t.Errorf("checked %q", got)
+	}
+	if got := u.audit.checkMsg.Text; got != "Checked: 4 repairs, 2 new items." {
+		t.Errorf("check message %q", got)
+	}
+	if u.audit.checkBtn.Disabled() {
+		t.Error("button left disabled")
+	}
+	chk.err = errors.New("connection refused")
+	test.Tap(u.audit.checkBtn)
+	if got := u.audit.checkMsg.Text; !strings.Contains(got, "CML-000001 could not be checked") {
+		t.Errorf("error not reported: %q", got)
 	}
 }

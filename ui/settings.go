@@ -121,7 +121,7 @@ func (s *settingsScreen) load() {
 		ls, lerr := s.st.Licenses()
 		status := s.keyWords()
 		auto := s.auto != nil && s.auto.Enabled()
-		fyne.Do(func() {
+		do(func() {
 			s.autostart.SetChecked(auto)
 			s.autostart.OnChanged = s.onAutostart
 			if err != nil {
@@ -263,7 +263,7 @@ func (s *settingsScreen) onSave() {
 		if err == nil && pass != "" && s.keys != nil {
 			err = s.keys.Set(KeySMTPPassword, pass)
 		}
-		fyne.Do(func() {
+		do(func() {
 			if err != nil {
 				showError(s.win(), "Settings", err)
 				return
@@ -295,7 +295,7 @@ func (s *settingsScreen) onSaveKeys() {
 			err = s.keys.Set(KeyUser, user)
 		}
 		status := s.keyWords()
-		fyne.Do(func() {
+		do(func() {
 			s.vendor.SetText("")
 			s.user.SetText("")
 			if err != nil {
@@ -318,7 +318,7 @@ func (s *settingsScreen) onAutostart(on bool) {
 			err = s.auto.Disable()
 		}
 		if err != nil {
-			fyne.Do(func() {
+			do(func() {
 				showError(s.win(), "Start at login", err)
 				s.autostart.SetChecked(!on)
 			})
@@ -374,7 +374,7 @@ func (s *settingsScreen) putLicenses(ls []app.License) {
 			}
 		}
 		all, lerr := s.st.Licenses()
-		fyne.Do(func() {
+		do(func() {
 			if err != nil {
 				showError(s.win(), "Licenses", err)
 			}
@@ -395,7 +395,7 @@ func (s *settingsScreen) onFetchLicenses() {
 		defer cancel()
 		fs, err := s.facilities(ctx)
 		if err != nil {
-			fyne.Do(func() { showError(s.win(), "Get licenses from Metrc", err) })
+			do(func() { showError(s.win(), "Get licenses from Metrc", err) })
 			return
 		}
 		have, _ := s.st.Licenses()

@@ -112,7 +112,7 @@ func apiDownText(since, now time.Time, loc *time.Location, pending int) string {
 func (s *statusScreen) onPush(license string) {
 	async(func() {
 		n, err := s.eng.PushNow(app.DueSelector{License: license})
-		fyne.Do(func() {
+		do(func() {
 			if err != nil {
 				showError(s.win(), "Push now", err)
 				return
@@ -125,7 +125,7 @@ func (s *statusScreen) onPush(license string) {
 func (s *statusScreen) onPause(license string, paused bool) {
 	async(func() {
 		err := s.eng.SetPaused(license, paused)
-		fyne.Do(func() {
+		do(func() {
 			if err != nil {
 				showError(s.win(), "Pause", err)
 				return

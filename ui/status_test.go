@@ -82,6 +82,15 @@ func TestStatusCardHoverShowsDetail(t *testing.T) {
 			t.Errorf("hover text lacks %q:\n%s", want, text)
 		}
 	}
+	// a status refresh while the mouse is over the card keeps the popup
+	// open and updates its text in place
+	card.update(healthOf(app.Green), false, testNow, time.UTC)
+	if top := w.Canvas().Overlays().Top(); top != pop || !pop.Visible() {
+		t.Fatalf("refresh closed the popup (top %T)", top)
+	}
+	if got := pop.Content.(*widget.Label).Text; strings.Contains(got, "Problem (red)") || got != wrapText(card.Detail(), 64) {
+		t.Errorf("popup text not updated:\n%s", got)
+	}
 	card.MouseOut()
 	if w.Canvas().Overlays().Top() != nil {
 		t.Error("popup still shown after the mouse left")

@@ -29,6 +29,7 @@ type statusCard struct {
 	health app.Health
 	detail string
 	popup  *widget.PopUp
+	popTxt *widget.Label // the popup's text, updated in place
 
 	onPush  func(license string)
 	onPause func(license string, paused bool)
@@ -83,9 +84,9 @@ func (c *statusCard) update(h app.Health, paused bool, now time.Time, loc *time.
 		c.pause.SetText("Pause")
 	}
 	c.detail = cardDetail(h, now, loc)
-	if c.popup != nil && c.popup.Visible() {
-		c.popup.Hide()
-		c.popup = nil
+	if c.popup != nil && c.popup.Visible() { // the mouse is still over the card
+		c.popTxt.SetText(wrapText(c.detail, 64))
+		c.popup.Resize(c.popup.MinSize())
 	}
 }
 
@@ -133,7 +134,11 @@ func (c *statusCard) MouseIn(e *desktop.MouseEvent) {
 	if cv == nil {
 		return
 	}
-	c.popup = widget.NewPopUp(widget.NewLabel(wrapText(c.detail, 64)), cv)
+	if c.popup != nil {
+		c.popup.Hide()
+	}
+	c.popTxt = widget.NewLabel(wrapText(c.detail, 64))
+	c.popup = widget.NewPopUp(c.popTxt, cv)
 	pos := e.AbsolutePosition.Add(fyne.NewPos(12, 12))
 	c.popup.ShowAtPosition(pos)
 }

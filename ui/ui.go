@@ -36,6 +36,7 @@ type Params struct {
 	Engine     EngineAPI
 	Store      StoreAPI // lists the engine does not page (*store.Store)
 	Reconciler ReconcileAPI
+	AuditCheck AuditChecker // "Check now" on the audit screen; nil hides it
 	Reports    ReportTools
 	Demo       DemoAPI // nil when not in demo mode
 	Keyring    Keyring
@@ -120,6 +121,7 @@ func New(a fyne.App, p Params) *UI {
 	u := &UI{a: a, p: p, counts: map[string]int{}, built: map[string]fyne.CanvasObject{},
 		zones: map[string]*time.Location{}, colors: map[string]app.Color{}}
 	u.ctx, u.end = context.WithCancel(context.Background())
+	stopped.Store(false)
 	u.w = a.NewWindow("tracesync")
 	u.w.SetIcon(assets.Icon)
 	a.SetIcon(assets.Icon)
@@ -131,6 +133,10 @@ func New(a fyne.App, p Params) *UI {
 	u.inventory = newInventoryScreen(p.Engine, p.Store, p.Clock, u.zone, win)
 	u.audit = newAuditScreen(p.Reconciler, p.Clock, u.zone, win)
 	u.audit.onChange = u.refreshCounts
+	if p.AuditCheck != nil && p.Store != nil {
+		u.audit.check, u.audit.ctx = p.AuditCheck, u.ctx
+		u.audit.licenses = u.licenseNumbers
+	}
 	u.reports = newReportsScreen(p.Reconciler, p.Reports, p.Clock, u.zone, win)
 	u.latency = newLatencyScreen(p.Store, p.Clock, u.zone, win)
 	u.imp = newImportScreen(p.Importer, win)
@@ -192,8 +198,11 @@ func (u *UI) show(name string) {
 			}
 		}
 		u.built[name] = obj
+	} else if name == SecAudit && u.current != SecAudit {
+		u.audit.reload() // items may have appeared while it was hidden
 	}
 	u.current = name
+	u.latency.setVisible(u.ctx, name == SecLatency)
 	u.content.Objects = []fyne.CanvasObject{obj}
 	u.content.Refresh()
 	for i, s := range u.sections {
@@ -247,6 +256,19 @@ func (u *UI) zone(license string) *time.Location {
 	return time.Local
 }
 
+// licenseNumbers lists the license numbers (off the UI goroutine).
+func (u *UI) licenseNumbers() ([]string, error) {
+	ls, err := u.p.Store.Licenses()
+	if err != nil {
+		return nil, err
+	}
+	out := make([]string, len(ls))
+	for i, l := range ls {
+		out[i] = l.Number
+	}
+	return out, nil
+}
+
 // loadLicenses reads the licenses (zones, pause state, filter choices).
 func (u *UI) loadLicenses() {
 	if u.p.Store == nil {
@@ -265,7 +287,7 @@ func (u *UI) loadLicenses() {
 		paused[l.Number] = l.Paused
 	}
 	u.zmu.Unlock()
-	fyne.Do(func() {
+	do(func() {
 		u.status.setPaused(paused)
 		u.queue.setLicenses(names)
 		u.inventory.setLicenses(names)
@@ -314,7 +336,7 @@ func (u *UI) applyHealth(seq uint64, hs []app.Health) {
 			audit = len(items)
 		}
 	}
-	fyne.Do(func() {
+	do(func() {
 		if seq < u.applied {
 			return // an older snapshot arriving late
 		}
@@ -325,6 +347,9 @@ func (u *UI) applyHealth(seq uint64, hs []app.Health) {
 		}
 		u.counts[SecQueue] = attention
 		if audit >= 0 {
+			if audit != u.counts[SecAudit] {
+				u.audit.reload() // the open items changed: the list too
+			}
 			u.counts[SecAudit] = audit
 		}
 		u.side.Refresh()
@@ -477,10 +502,16 @@ func (u *UI) pauseAll(paused bool) {
 	})
 }
 
-// quit stops everything once, then quits the app.
+// Quit stops the UI and quits the app, as the Quit menu does; safe from
+// any goroutine (a signal handler, the demo's reset).
+func (u *UI) Quit() { fyne.Do(u.quit) }
+
+// quit stops everything once, then quits the app. It runs on the UI
+// goroutine, so no UI update is half-done when stopped is set.
 func (u *UI) quit() {
 	u.quitted.Do(func() {
 		u.saveSize()
+		stopped.Store(true)
 		u.close()
 		if u.p.OnQuit != nil {
 			u.p.OnQuit()
@@ -492,6 +523,7 @@ func (u *UI) quit() {
 // close stops the UI's goroutines and the health subscription.
 func (u *UI) close() {
 	u.end()
+	u.latency.setVisible(u.ctx, false)
 	if u.cancel != nil {
 		u.cancel()
 	}
@@ -505,5 +537,6 @@ func (u *UI) ShowAndRun() {
 		u.w.Show()
 	}
 	u.a.Run()
+	stopped.Store(true)
 	u.close()
 }

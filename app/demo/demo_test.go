@@ -108,6 +108,9 @@ func TestSales(t *testing.T) {
 	}}
 	r := &rec{}
 	d.StartSalesTo(r, inv, 20*time.Millisecond)
+	if !d.SalesRunning() {
+		t.Error("SalesRunning false while sales run")
+	}
 	deadline := time.Now().Add(10 * time.Second)
 	for r.n() < 3 && time.Now().Before(deadline) {
 		time.Sleep(10 * time.Millisecond)

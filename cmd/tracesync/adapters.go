@@ -11,6 +11,7 @@ import (
 	"tracesync/app/control"
 	"tracesync/app/demo"
 	"tracesync/app/importcsv"
+	"tracesync/app/reconcile"
 	"tracesync/ui"
 )
 
@@ -57,10 +58,23 @@ func (p demoPanel) Set429(on bool)           { p.d.Toggle("429", on) }
 func (p demoPanel) Set500(on bool)           { p.d.Toggle("500", on) }
 func (p demoPanel) SetLostResponses(on bool) { p.d.Toggle("lost", on) }
 func (p demoPanel) Reset() error             { return p.reset() }
+
+// SalesRunning tells the Demo screen whether the sales generator runs.
+func (p demoPanel) SalesRunning() bool { return p.d.SalesRunning() }
+
 func (p demoPanel) SetSales(on bool) {
 	if on {
 		p.d.StartSalesTo(p.q, p.inv, 0)
 	} else {
 		p.d.StopSales()
 	}
+}
+
+// auditChecker adapts the reconciler's RunNow to the audit screen's
+// "Check now".
+type auditChecker struct{ r *reconcile.Reconciler }
+
+func (c auditChecker) CheckNow(ctx context.Context, license string) (repairs, opened int, err error) {
+	res, err := c.r.RunNow(ctx, license)
+	return len(res.Repairs), res.Opened, err
 }

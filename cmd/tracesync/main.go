@@ -30,7 +30,6 @@ import (
 	"syscall"
 	"time"
 
-	"fyne.io/fyne/v2"
 	fyneapp "fyne.io/fyne/v2/app"
 
 	"tracesync/app"
@@ -61,6 +60,7 @@ var (
 	_ ui.SettingsAPI   = (*store.Store)(nil)
 	_ ui.ReconcileAPI  = (*reconcile.Reconciler)(nil)
 	_ ui.DemoAPI       = demoPanel{}
+	_ ui.AuditChecker  = auditChecker{}
 	_ ui.ImportAPI     = importer{}
 	_ ui.Keyring       = ui.OSKeyring{}
 	_ ui.Autostart     = (*ui.OSAutostart)(nil)
@@ -68,6 +68,9 @@ var (
 	_ importcsv.Lookup = importcsv.StoreLookup{}
 	_ reconcile.Mailer = mailer{}
 )
+
+// The Demo screen reads the sales switch's state through this optional method.
+var _ interface{ SalesRunning() bool } = demoPanel{}
 
 // Exit codes (DESIGN.md).
 const (
@@ -449,26 +452,30 @@ func runGUI(g *globals, stderr io.Writer) error {
 		Facilities: o.client.Facilities,
 		OnQuit:     cancel,
 	}
+	if o.rec != nil {
+		p.AuditCheck = auditChecker{o.rec}
+	}
 	var resetDemo atomic.Bool
+	var u *ui.UI
 	if o.demo != nil {
 		// Reset demo starts everything over: the simulated world and the
 		// demo store. The store is held by this process, so the app quits,
 		// clears <data>/demo and starts itself again.
 		restart := func() error {
 			resetDemo.Store(true)
-			fyne.Do(a.Quit)
+			u.Quit()
 			return nil
 		}
 		p.Demo = demoPanel{d: o.demo, q: o.eng, inv: o.st, reset: restart}
 		o.demo.StartSales(o.eng, 0)
 	}
-	u := ui.New(a, p)
+	u = ui.New(a, p)
 	uiDone := make(chan struct{})
 	go func() {
 		select {
 		case <-sigCtx.Done():
 			log.Info("signal: quitting")
-			fyne.Do(func() { a.Quit() })
+			u.Quit()
 		case <-uiDone:
 		}
 	}()
