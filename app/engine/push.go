@@ -95,10 +95,17 @@ func (e *Engine) pushStep(ctx context.Context, ls *licState) time.Duration {
 	}
 	if len(due) == 0 {
 		next, err := e.st.NextDue(num)
-		if err != nil || next.IsZero() || !next.After(now) {
-			// Nothing queued, or only jobs blocked by an earlier one: a
-			// kick (enqueue, resend, discard, push now) wakes the loop.
+		switch {
+		case err != nil || next.IsZero():
+			// Nothing queued: a kick (enqueue, resend, discard, push
+			// now) wakes the loop.
 			return forever
+		case !next.After(now):
+			// NextDue counts blocked jobs: the earliest is waiting on an
+			// earlier one (a kick comes when that one moves), but another
+			// job may come due before then; look again within a probe
+			// interval rather than sleeping the full idle time.
+			return min(e.p.ProbeInterval, forever)
 		}
 		return min(next.Sub(now), forever)
 	}

@@ -72,3 +72,50 @@ func TestUnverifiableJobGoesToAPerson(t *testing.T) {
 		<-done
 	})
 }
+
+// A job due soon is sent on time even while an older job sits blocked
+// behind one that needs attention (NextDue counts blocked jobs; the loop
+// used to sleep its whole idle time when the earliest of them was past due).
+func TestDueJobNotDelayedByBlockedOne(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		st := openStore(t)
+		m := newFakeMetrc()
+		now := time.Now()
+		// A: an assembly of tag T that Metrc rejected (needs attention).
+		a, err := app.NewAssemblyJob("L", time.UTC, app.PackageCreate{Tag: "T", Item: "Buds", Quantity: 1, UnitOfMeasure: "Each",
+			Ingredients: []app.Ingredient{{Package: "P", Quantity: 1, UnitOfMeasure: "Each"}}}, now, now)
+		if err != nil {
+			t.Fatal(err)
+		}
+		// B: a sale from T, blocked by A. C: a sale retrying in 10 s.
+		res, err := st.Enqueue(a, receiptJob(t, "L", "B", "T", 1, now), receiptJob(t, "L", "C", "Q", 1, now))
+		if err != nil {
+			t.Fatal(err)
+		}
+		idA, idC := res[0].ID, res[2].ID
+		if _, err := st.Apply(
+			app.Transition{ID: idA, To: app.StateSending, At: now},
+			app.Transition{ID: idC, To: app.StateSending, At: now}); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := st.Apply(
+			app.Transition{ID: idA, To: app.StateNeedsAttention, At: now, Reason: "Metrc rejected it"},
+			app.Transition{ID: idC, To: app.StateRetrying, At: now, NextAttempt: now.Add(10 * time.Second)}); err != nil {
+			t.Fatal(err)
+		}
+		e, _ := New(Params{Store: st, Metrc: m, Logger: quietLogger(), Licenses: []app.License{{Number: "L"}}})
+		ctx, cancel := context.WithCancel(t.Context())
+		done := make(chan error)
+		go func() { done <- e.Run(ctx) }()
+		time.Sleep(time.Minute)
+		synctest.Wait()
+		if n := m.receiptCount("L", "C"); n != 1 {
+			t.Errorf("receipt C sent %d times a minute after it came due, want 1", n)
+		}
+		if n := m.receiptCount("L", "B"); n != 0 {
+			t.Errorf("receipt B, waiting on #%d, was sent %d times", idA, n)
+		}
+		cancel()
+		<-done
+	})
+}
