@@ -268,9 +268,6 @@ func TestScenarioWithEngine(t *testing.T) {
 	if testing.Short() {
 		t.Skip("runs the engine for a few seconds")
 	}
-	// The engine (not this package) has a data race: push.go's sendOne
-	// reads licState.failures without Engine.mu while the pull loop's
-	// failed() writes it. Remove this skip once that is fixed.
 	w := newWorld(t)
 	for _, p := range []metrcsim.SimPackage{
 		{Label: "A", Item: "Flower", Quantity: 10, UnitOfMeasure: "Grams", Location: "Vault"},

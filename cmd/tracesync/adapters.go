@@ -6,10 +6,12 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"time"
 
 	"tracesync/app"
 	"tracesync/app/control"
 	"tracesync/app/demo"
+	"tracesync/app/engine"
 	"tracesync/app/importcsv"
 	"tracesync/app/reconcile"
 	"tracesync/ui"
@@ -72,9 +74,44 @@ func (p demoPanel) SetSales(on bool) {
 
 // auditChecker adapts the reconciler's RunNow to the audit screen's
 // "Check now".
-type auditChecker struct{ r *reconcile.Reconciler }
+type auditChecker struct {
+	r *reconcile.Reconciler
+	e *engine.Engine // nil: compare with the last pulled snapshot
+}
 
+// checkPullWait bounds how long "Check now" waits for a fresh pull: during
+// an outage the pull fails and the last snapshot is compared instead.
+const checkPullWait = 20 * time.Second
+
+// CheckNow pulls the license's packages first, so the comparison sees what
+// Metrc holds now rather than up to a pull interval ago, then reconciles.
 func (c auditChecker) CheckNow(ctx context.Context, license string) (repairs, opened int, err error) {
+	if c.e != nil {
+		c.pullFirst(ctx, license)
+	}
 	res, err := c.r.RunNow(ctx, license)
 	return len(res.Repairs), res.Opened, err
+}
+
+// pullFirst asks the engine for a pull and waits until it succeeded or
+// failed (the pull state moves), or checkPullWait passed.
+func (c auditChecker) pullFirst(ctx context.Context, license string) {
+	st := c.e.Store()
+	before, _ := st.PullState(license)
+	c.e.PullNow(license)
+	ctx, cancel := context.WithTimeout(ctx, checkPullWait)
+	defer cancel()
+	t := time.NewTicker(200 * time.Millisecond)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			ps, err := st.PullState(license)
+			if err == nil && (ps.LastPullOK.After(before.LastPullOK) || ps.LastFailure.After(before.LastFailure)) {
+				return
+			}
+		}
+	}
 }

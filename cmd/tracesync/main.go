@@ -453,7 +453,7 @@ func runGUI(g *globals, stderr io.Writer) error {
 		OnQuit:     cancel,
 	}
 	if o.rec != nil {
-		p.AuditCheck = auditChecker{o.rec}
+		p.AuditCheck = auditChecker{r: o.rec, e: o.eng}
 	}
 	var resetDemo atomic.Bool
 	var u *ui.UI
