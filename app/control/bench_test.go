@@ -3,13 +3,13 @@ package control_test
 import (
 	"fmt"
 	"path/filepath"
-	"runtime"
 	"strings"
 	"testing"
 	"time"
 
 	"tracesync/app/control"
 	"tracesync/app/importcsv"
+	"tracesync/app/internal/memtest"
 	"tracesync/store"
 )
 
@@ -33,18 +33,11 @@ func BenchmarkImportReceipts100k(b *testing.B) {
 			b.Fatal(err)
 		}
 		be := &control.Backend{Jobs: st, Lookup: importcsv.StoreLookup{Store: st, Any: true}, Now: func() time.Time { return time.Date(2026, 11, 28, 0, 0, 0, 0, time.UTC) }}
-		var before runtime.MemStats
-		runtime.GC()
-		runtime.ReadMemStats(&before)
-		stop, done := make(chan struct{}), make(chan uint64)
-		go sampleHeap(stop, done)
+		stop := memtest.Peak()
 		b.StartTimer()
 		res, err := be.Import(importcsv.Receipts, strings.NewReader(data))
 		b.StopTimer()
-		close(stop)
-		if m := <-done; m > before.HeapAlloc && m-before.HeapAlloc > peak {
-			peak = m - before.HeapAlloc
-		}
+		peak = max(peak, stop())
 		if err != nil || !res.OK() || res.Queued != rows/2 {
 			b.Fatalf("import: %v %+v", err, res.Problems)
 		}
@@ -53,21 +46,4 @@ func BenchmarkImportReceipts100k(b *testing.B) {
 	}
 	b.ReportMetric(float64(rows*b.N)/b.Elapsed().Seconds(), "rows/s")
 	b.ReportMetric(float64(peak)/(1<<20), "peak-MiB")
-}
-
-func sampleHeap(stop chan struct{}, done chan uint64) {
-	var m runtime.MemStats
-	var max uint64
-	for {
-		runtime.ReadMemStats(&m)
-		if m.HeapAlloc > max {
-			max = m.HeapAlloc
-		}
-		select {
-		case <-stop:
-			done <- max
-			return
-		case <-time.After(2 * time.Millisecond):
-		}
-	}
 }

@@ -3,10 +3,10 @@ package importcsv
 import (
 	"bytes"
 	"fmt"
-	"runtime"
 	"strings"
 	"testing"
-	"time"
+
+	"tracesync/app/internal/memtest"
 )
 
 // FuzzParse checks that no input makes Parse panic, that a result with
@@ -55,35 +55,11 @@ func BenchmarkParseReceipts100k(b *testing.B) {
 	b.ReportAllocs()
 	var peak uint64
 	for b.Loop() {
-		var before runtime.MemStats
-		runtime.GC()
-		runtime.ReadMemStats(&before)
-		done := make(chan uint64)
-		stop := make(chan struct{})
-		go func() { // sample the heap while parsing
-			var m runtime.MemStats
-			var max uint64
-			for {
-				runtime.ReadMemStats(&m)
-				if m.HeapAlloc > max {
-					max = m.HeapAlloc
-				}
-				select {
-				case <-stop:
-					done <- max
-					return
-				case <-time.After(2 * time.Millisecond):
-				}
-			}
-		}()
+		stop := memtest.Peak() // the heap while parsing
 		res, err := Parse(strings.NewReader(data), Receipts, lookup(), now, nil)
-		close(stop)
-		m := <-done
+		peak = max(peak, stop())
 		if err != nil || len(res.Problems) > 0 || res.Rows != rows {
 			b.Fatalf("err %v problems %v rows %d", err, res.Problems, res.Rows)
-		}
-		if m-before.HeapAlloc > peak && m > before.HeapAlloc {
-			peak = m - before.HeapAlloc
 		}
 	}
 	b.ReportMetric(float64(rows*b.N)/b.Elapsed().Seconds(), "rows/s")
