@@ -220,8 +220,8 @@ func TestUIShellDemoSectionsAndPreferences(t *testing.T) {
 	if got := a.Preferences().String(prefSection); got != SecQueue {
 		t.Errorf("section preference %q", got)
 	}
-	if w := a.Preferences().Float(prefWidth); w < 1000 {
-		t.Errorf("width preference %v", w)
+	if size := a.Preferences().FloatList(prefSize); len(size) != 2 || size[0] < 1000 {
+		t.Errorf("window size preference %v", size)
 	}
 	if u.zone("CML-000001").String() != "America/Los_Angeles" {
 		t.Errorf("zone %v", u.zone("CML-000001"))

@@ -67,7 +67,7 @@ func TestSettingsKeysOnlyInKeyring(t *testing.T) {
 	}
 	// and nothing secret in the preferences
 	p := a.Preferences()
-	for _, k := range []string{KeyVendor, KeyUser, KeySMTPPassword, "vendorKey", "userKey", prefSection, prefWidth} {
+	for _, k := range []string{KeyVendor, KeyUser, KeySMTPPassword, "vendorKey", "userKey", prefSection} {
 		for _, v := range []string{p.String(k)} {
 			for _, secret := range []string{vendor, user, "SMTP-SECRET"} {
 				if strings.Contains(v, secret) {

@@ -48,14 +48,16 @@ type Params struct {
 	DataDir    string
 	// Facilities lists the user's licenses in Metrc (Settings); may be nil.
 	Facilities func(ctx context.Context) ([]app.Facility, error)
-	// OnQuit is called once before the app quits (the CLI cancels the engine).
+	// OnQuit, when set, ends the program once the UI has stopped: it is
+	// called once, off the UI goroutine, and Fyne's loop is never ended
+	// (Fyne 2.7.1 can race and panic, "send on closed channel", while that
+	// loop shuts down: fyne-io/fyne#5748). Without it the app quits Fyne.
 	OnQuit func()
 }
 
 // Preference keys (non-secret UI state only).
 const (
-	prefWidth      = "window.width"
-	prefHeight     = "window.height"
+	prefSize       = "window.size" // [width, height]: one write, so one save
 	prefSection    = "window.section"
 	prefTrayToldAt = "tray.told"
 )
@@ -103,6 +105,7 @@ type UI struct {
 	colors  map[string]app.Color // last colour per license, for notifications
 	tray    bool
 	quitted sync.Once
+	closed  sync.Once
 	seq     atomic.Uint64 // health snapshots, in arrival order
 	applied uint64        // the newest applied (UI goroutine)
 	cancel  func()
@@ -152,7 +155,11 @@ func New(a fyne.App, p Params) *UI {
 	u.w.SetContent(u.build())
 	u.built[SecStatus] = u.status.build() // always: health updates land there
 	prefs := a.Preferences()
-	u.w.Resize(fyne.NewSize(float32(prefs.FloatWithFallback(prefWidth, 1100)), float32(prefs.FloatWithFallback(prefHeight, 720))))
+	size := prefs.FloatListWithFallback(prefSize, []float64{1100, 720})
+	if len(size) != 2 {
+		size = []float64{1100, 720}
+	}
+	u.w.Resize(fyne.NewSize(float32(size[0]), float32(size[1])))
 	u.show(prefs.StringWithFallback(prefSection, SecStatus))
 	u.start()
 	return u
@@ -407,8 +414,9 @@ func (u *UI) setTrayIcon(hs []app.Health) {
 func (u *UI) saveSize() {
 	s := u.w.Canvas().Size()
 	if s.Width > 200 && s.Height > 200 {
-		u.a.Preferences().SetFloat(prefWidth, float64(s.Width))
-		u.a.Preferences().SetFloat(prefHeight, float64(s.Height))
+		// Fyne saves a change at once, but a second within 100 ms only
+		// later: both numbers go in one write so a quit cannot lose one.
+		u.a.Preferences().SetFloatList(prefSize, []float64{float64(s.Width), float64(s.Height)})
 	}
 }
 
@@ -506,37 +514,49 @@ func (u *UI) pauseAll(paused bool) {
 // any goroutine (a signal handler, the demo's reset).
 func (u *UI) Quit() { fyne.Do(u.quit) }
 
-// quit stops everything once, then quits the app. It runs on the UI
-// goroutine, so no UI update is half-done when stopped is set.
+// quit stops everything once, then quits the app, or has OnQuit end the
+// program. It runs on the UI goroutine, so no UI update is half-done when
+// stopped is set.
 func (u *UI) quit() {
 	u.quitted.Do(func() {
-		u.saveSize()
+		guarded(func() { // not when the driver already stopped
+			u.saveSize()
+			if u.p.OnQuit != nil {
+				u.w.Hide() // gone at once while the engine stops
+			}
+		})
 		stopped.Store(true)
 		u.close()
-		if u.p.OnQuit != nil {
-			u.p.OnQuit()
+		if u.p.OnQuit == nil {
+			u.a.Quit()
+			return
 		}
-		u.a.Quit()
+		async(u.p.OnQuit)
 	})
 }
 
-// close stops the UI's goroutines and the health subscription.
+// close stops the UI's goroutines and the health subscription, once: quit
+// and the end of ShowAndRun may both call it, on different goroutines when
+// Fyne stopped the driver first.
 func (u *UI) close() {
-	u.end()
-	u.latency.setVisible(u.ctx, false)
-	if u.cancel != nil {
-		u.cancel()
-	}
+	u.closed.Do(func() {
+		u.end()
+		u.latency.setVisible(u.ctx, false)
+		if u.cancel != nil {
+			u.cancel()
+		}
+	})
 }
 
 // ShowAndRun shows the window (or only the tray with Minimized), runs the
-// app until Quit, then stops the UI's goroutines.
+// app until Quit, then stops the UI's goroutines. With OnQuit set it
+// returns only if Fyne ended its loop itself (a signal it caught first).
 func (u *UI) ShowAndRun() {
 	u.setupTray()
 	if !u.p.Minimized || !u.tray {
 		u.w.Show()
 	}
 	u.a.Run()
-	stopped.Store(true)
+	stop()
 	u.close()
 }

@@ -426,8 +426,16 @@ func runGUI(g *globals, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	sigCtx, stop := signalContext()
-	defer stop()
+	// Fyne 2.7.1 can race and panic ("send on closed channel") while its
+	// own loop shuts down (fyne-io/fyne#5748), and its driver ends that loop
+	// itself on SIGINT/SIGTERM. So the loop is never ended: every quit (the
+	// Quit menu, a signal, Reset demo) stops the engine, closes the store and
+	// exits the process. Once the loop runs, the signals are taken back from
+	// Fyne's handler (its goroutine registered it while the driver started).
+	sigs := make(chan os.Signal, 1)
+	notify := func() { signal.Notify(sigs, os.Interrupt, syscall.SIGTERM) }
+	notify()
+	defer signal.Stop(sigs)
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	o, err := startOwner(ctx, dir, g.demo, c, log)
@@ -450,7 +458,6 @@ func runGUI(g *globals, stderr io.Writer) error {
 		Minimized:  g.minimized,
 		DataDir:    dir,
 		Facilities: o.client.Facilities,
-		OnQuit:     cancel,
 	}
 	if o.rec != nil {
 		p.AuditCheck = auditChecker{r: o.rec, e: o.eng}
@@ -469,11 +476,30 @@ func runGUI(g *globals, stderr io.Writer) error {
 		p.Demo = demoPanel{d: o.demo, q: o.eng, inv: o.st, reset: restart}
 		o.demo.StartSales(o.eng, 0)
 	}
+	var (
+		once     sync.Once
+		closeErr error
+	)
+	shutdown := func() error {
+		once.Do(func() {
+			cancel()
+			closeErr = o.close()
+			if closeErr == nil && resetDemo.Load() {
+				closeErr = restartClean(dir, log)
+			}
+		})
+		return closeErr
+	}
+	p.OnQuit = func() { os.Exit(report(stderr, shutdown())) }
+	a.Lifecycle().SetOnStarted(func() {
+		signal.Reset(os.Interrupt, syscall.SIGTERM)
+		notify()
+	})
 	u = ui.New(a, p)
 	uiDone := make(chan struct{})
 	go func() {
 		select {
-		case <-sigCtx.Done():
+		case <-sigs:
 			log.Info("signal: quitting")
 			u.Quit()
 		case <-uiDone:
@@ -481,14 +507,7 @@ func runGUI(g *globals, stderr io.Writer) error {
 	}()
 	u.ShowAndRun()
 	close(uiDone)
-	cancel()
-	if err := o.close(); err != nil {
-		return err
-	}
-	if resetDemo.Load() {
-		return restartClean(dir, log)
-	}
-	return nil
+	return shutdown()
 }
 
 // restartClean removes the demo store and simulator state and starts this
