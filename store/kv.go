@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 
+	segjson "github.com/segmentio/encoding/json"
 	"go.etcd.io/bbolt"
 
 	"tracesync/app"
@@ -43,8 +44,14 @@ func putJSON(tx *bbolt.Tx, bucket, key []byte, v any) error {
 
 // decodeJSON decodes one stored value; a failure wraps app.ErrCorrupt with
 // the bucket and key so that the report says which record is damaged.
+//
+// It decodes with segmentio/encoding/json, a drop-in for encoding/json
+// (it runs the standard library's decoding tests) about 3x faster: a
+// reconciliation reads 100k packages, and the standard decoder was three
+// quarters of its time. Strings are copied out of bbolt's pages (the
+// default; only its Parse with ZeroCopy would alias them).
 func decodeJSON(bucket, key, data []byte, v any) error {
-	if err := json.Unmarshal(data, v); err != nil {
+	if err := segjson.Unmarshal(data, v); err != nil {
 		return &CorruptError{Bucket: string(bucket), Key: append([]byte(nil), key...), Err: err}
 	}
 	return nil
