@@ -50,8 +50,10 @@ type Options struct {
 	VendorGetRate     float64 // GETs/s over all facilities, at most MaxVendorGetRate
 	MaxConcurrentGets int     // per facility, at most DefaultMaxGets
 	ChunkSize         int     // objects per write request, at most DefaultChunkSize
-	// WriteInterval is the least time between two write requests of a
-	// facility; negative means no pacing.
+	// WriteInterval paces a facility's write requests: one per interval
+	// on average, never more than k in any k intervals, and never closer
+	// than 3/4 of one (so a write that started late lets the next catch
+	// up); negative means no pacing.
 	WriteInterval time.Duration
 
 	// Observer receives every HTTP exchange (may be nil).

@@ -7,8 +7,9 @@
 //   - Every request has a timeout (default 60 s, connect 10 s).
 //   - GETs per facility: at most MaxConcurrentGets at once and a token
 //     bucket (default 5/s, at most Metrc's 50/s); one vendor-wide bucket
-//     (at most 150/s) and 30 concurrent GETs per client; writes paced by
-//     WriteInterval. A 429 stops the facility's calls until Retry-After.
+//     (at most 150/s) and 30 concurrent GETs per client; writes paced at
+//     one per WriteInterval by the same kind of bucket. A 429 stops the
+//     facility's calls until Retry-After.
 //   - Lists use v2 pagination (pageSize 20, every page) and lastModified
 //     windows of at most 24 h.
 //   - Writes go in chunks of at most ChunkSize objects; a 413 halves the

@@ -43,12 +43,15 @@ func newBucket(perSecond float64) *bucket {
 		turn: make(chan struct{}, 1), ring: make([]time.Time, k)}
 }
 
-// newIntervalBucket spaces events at least d apart.
+// newIntervalBucket lets one event through per d on average (a rate
+// bucket of 1/d per second): a caller that arrives late, because the work
+// between two events took longer than d, is made up for by the next ones
+// going closer, so the pace holds instead of every delay adding up.
 func newIntervalBucket(d time.Duration) *bucket {
 	if d <= 0 {
 		return &bucket{}
 	}
-	return &bucket{interval: d, minGap: d, window: d, turn: make(chan struct{}, 1), ring: make([]time.Time, 1)}
+	return newBucket(float64(time.Second) / float64(d))
 }
 
 // wait blocks until the caller may go, or ctx ends.
