@@ -29,12 +29,13 @@ type healthInput struct {
 // computeHealth applies DESIGN.md rule 6: the most severe applicable state
 // wins and gives the reason; every applicable state adds detail lines.
 func computeHealth(in healthInput) app.Health {
-	h := app.Health{License: in.lic.Number, Name: in.lic.Name, LastPullOK: in.ps.LastPullOK}
+	loc := in.lic.Location() // times read in the license's zone, as its staff do
+	h := app.Health{License: in.lic.Number, Name: in.lic.Name, LastPullOK: in.ps.LastPullOK.In(loc)}
 	by := in.stats.ByState
 	h.NeedsAttention = by[app.StateNeedsAttention]
 	h.Pending = in.stats.Unfinished() - h.NeedsAttention
 	if h.Pending > 0 || h.NeedsAttention > 0 {
-		h.OldestPending = in.stats.OldestUnfinished
+		h.OldestPending = in.stats.OldestUnfinished.In(loc)
 	}
 	waiting := in.stats.Unfinished()
 	savedLine := fmt.Sprintf("Your %s saved here and will be sent when Metrc is back. Nothing to do.", records(waiting))

@@ -109,3 +109,19 @@ func TestBackoffFullJitterCapped(t *testing.T) {
 		}
 	}
 }
+
+// Health's times are in the license's zone, so `status` shows the hour its
+// staff read on their clocks whatever the computer's zone.
+func TestHealthTimesInLicenseZone(t *testing.T) {
+	now := time.Date(2026, 2, 3, 17, 30, 0, 0, time.UTC)
+	in := healthInput{lic: app.License{Number: "L", TimeZone: "America/Los_Angeles"}, now: now,
+		th: DefaultThresholds(), ps: app.PullState{LastPullOK: now.Add(-2 * time.Minute)},
+		stats: app.JobStats{ByState: map[app.JobState]int{app.StatePending: 1}, OldestUnfinished: now.Add(-time.Hour)}}
+	h := computeHealth(in)
+	if got := h.LastPullOK.Format(time.RFC3339); got != "2026-02-03T09:28:00-08:00" {
+		t.Errorf("last pull %s", got)
+	}
+	if got := h.OldestPending.Format(time.RFC3339); got != "2026-02-03T08:30:00-08:00" {
+		t.Errorf("oldest pending %s", got)
+	}
+}

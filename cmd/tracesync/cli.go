@@ -274,7 +274,7 @@ func cmdStatus(g *globals, args []string, stdout, stderr io.Writer) error {
 		last := "never"
 		if s.LastPullOK != nil {
 			if t, err := time.Parse(time.RFC3339, *s.LastPullOK); err == nil {
-				last = t.Local().Format("2006-01-02 15:04")
+				last = t.Format("2006-01-02 15:04") // the license's local time
 			}
 		}
 		rows[i] = []string{s.License, s.Name, s.Color, s.Reason, fmt.Sprint(s.Pending), fmt.Sprint(s.NeedsAttention), last}
