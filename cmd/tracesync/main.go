@@ -491,9 +491,17 @@ func runGUI(g *globals, stderr io.Writer) error {
 		return closeErr
 	}
 	p.OnQuit = func() { os.Exit(report(stderr, shutdown())) }
-	a.Lifecycle().SetOnStarted(func() {
+	// Fyne's handler registers from a goroutine its driver starts just
+	// before the loop: by the time the loop has started it has run (the GL
+	// set-up takes far longer), and a second take-back a moment later
+	// covers a machine too busy to schedule it.
+	takeSignals := func() {
 		signal.Reset(os.Interrupt, syscall.SIGTERM)
 		notify()
+	}
+	a.Lifecycle().SetOnStarted(func() {
+		takeSignals()
+		time.AfterFunc(time.Second, takeSignals)
 	})
 	u = ui.New(a, p)
 	uiDone := make(chan struct{})
