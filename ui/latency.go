@@ -127,8 +127,8 @@ func (s *latencyScreen) load() {
 		now := s.clock.Now()
 		if lic != "" {
 			now = now.In(s.zone(lic))
-		} else if len(opts) > 1 {
-			now = now.In(s.zone(opts[1])) // all licenses: the first one's zone
+		} else {
+			now = now.In(s.sharedZone(opts))
 		}
 		pts, outs, err := latencySeries(s.st, lic, idx, now)
 		sp := latencySpans[idx]
@@ -201,4 +201,25 @@ func latencySummary(pts []latencyPoint, outs []outageSpan) string {
 	}
 	return fmt.Sprintf("%s, %s failed (%.1f%%), worst p95 %s, %s.", plural(calls, "call", "calls"), app.Thousands(errs),
 		100*float64(errs)/float64(calls), p95.Round(10*time.Millisecond), plural(len(outs), "outage", "outages"))
+}
+
+// sharedZone is the zone of "All licenses": the licenses' own when they
+// share one (a business in one state), else this computer's.
+func (s *latencyScreen) sharedZone(opts []string) *time.Location {
+	var z *time.Location
+	for _, o := range opts {
+		if o == allLicenses {
+			continue
+		}
+		switch lz := s.zone(o); {
+		case z == nil:
+			z = lz
+		case lz.String() != z.String():
+			return time.Local
+		}
+	}
+	if z == nil {
+		return time.Local
+	}
+	return z
 }

@@ -155,3 +155,16 @@ func TestUIRunsLatencyTickerOnlyOnItsSection(t *testing.T) {
 		t.Error("refresh still running on another section")
 	}
 }
+
+func TestAllLicensesZone(t *testing.T) {
+	la, _ := time.LoadLocation("America/Los_Angeles")
+	ny, _ := time.LoadLocation("America/New_York")
+	zones := map[string]*time.Location{"A": la, "B": la, "C": ny}
+	s := newLatencyScreen(nil, fixedClock{testNow}, func(l string) *time.Location { return zones[l] }, func() fyne.Window { return nil })
+	if z := s.sharedZone([]string{allLicenses, "A", "B"}); z.String() != "America/Los_Angeles" {
+		t.Errorf("licenses in one zone: %v", z)
+	}
+	if z := s.sharedZone([]string{allLicenses, "A", "C"}); z != time.Local {
+		t.Errorf("licenses in two zones: %v, want this computer's", z)
+	}
+}
