@@ -11,6 +11,7 @@ import (
 
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/container"
+	"fyne.io/fyne/v2/dialog"
 	"fyne.io/fyne/v2/widget"
 
 	"tracesync/app"
@@ -37,6 +38,8 @@ type settingsScreen struct {
 	licenses                               *fyne.Container
 	autostart, startTLS                    *widget.Check
 	current                                app.Settings
+	note                                   string // why a demo runs (Params.SetupNote)
+	restart                                func() // nil: no "Restart now"
 }
 
 func newSettingsScreen(st SettingsAPI, keys Keyring, auto Autostart, facilities func(context.Context) ([]app.Facility, error), win func() fyne.Window) *settingsScreen {
@@ -78,7 +81,17 @@ func (s *settingsScreen) build() fyne.CanvasObject {
 		widget.NewFormItem("Vendor key", s.vendor),
 		widget.NewFormItem("User key", s.user),
 	)
-	keys := container.NewVBox(metrc, s.keyStatus, widget.NewButton("Save keys in the keyring", s.onSaveKeys))
+	buttons := container.NewHBox(widget.NewButton("Save keys in the keyring", s.onSaveKeys))
+	if s.restart != nil {
+		buttons.Add(widget.NewButton("Restart now", s.onRestart))
+	}
+	keys := container.NewVBox(metrc, s.keyStatus, buttons)
+	if s.note != "" {
+		n := widget.NewLabel(s.note + " The address, licenses and other settings saved here are your real setup, kept apart from the demo's data; the keys go to the OS keyring.")
+		n.Wrapping = fyne.TextWrapWord
+		n.Importance = widget.WarningImportance
+		keys = container.NewVBox(n, keys)
+	}
 	sync := widget.NewForm(
 		widget.NewFormItem("Time zone", s.tz),
 		widget.NewFormItem("Pull every (min)", s.pull),
@@ -273,6 +286,15 @@ func (s *settingsScreen) onSave() {
 			s.saved.SetText("Saved. Sync settings apply the next time tracesync starts.")
 		})
 	})
+}
+
+// onRestart asks, then quits and starts tracesync again.
+func (s *settingsScreen) onRestart() {
+	dialog.ShowConfirm("Restart tracesync?", "tracesync quits and starts again with the saved keys and settings. Nothing queued is lost.", func(ok bool) {
+		if ok {
+			s.restart()
+		}
+	}, s.win())
 }
 
 // onSaveKeys puts the typed keys in the keyring, then forgets them.

@@ -101,3 +101,29 @@ func TestSettingsRejectsPlainHTTP(t *testing.T) {
 		t.Error("plain http URL saved")
 	}
 }
+
+// In a demo started for want of keys, Settings says what it is setting up
+// and offers to restart once the keys are saved.
+func TestSettingsSetupNoteAndRestart(t *testing.T) {
+	a := test.NewTempApp(t)
+	syncAsync(t)
+	var w fyne.Window
+	s := newSettingsScreen(&fakeStore{}, &mapKeyring{}, nil, nil, func() fyne.Window { return w })
+	s.note = "No Metrc keys are saved yet: set up Metrc in Settings, then restart."
+	restarted := 0
+	s.restart = func() { restarted++ }
+	w = test.NewTempWindow(t, s.build())
+	_ = a
+	if text := strings.Join(labels(w.Content()), " "); !strings.Contains(text, "No Metrc keys are saved yet") || !strings.Contains(text, "your real setup") {
+		t.Errorf("setup note missing: %q", text)
+	}
+	test.Tap(findButton(w.Content(), "Restart now"))
+	dlg := topOverlay(w)
+	if dlg == nil {
+		t.Fatal("restart did not ask")
+	}
+	test.Tap(findButton(dlg, "Yes"))
+	if restarted != 1 {
+		t.Errorf("restarted %d times", restarted)
+	}
+}

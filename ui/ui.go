@@ -48,6 +48,12 @@ type Params struct {
 	DataDir    string
 	// Facilities lists the user's licenses in Metrc (Settings); may be nil.
 	Facilities func(ctx context.Context) ([]app.Facility, error)
+	// SetupNote, when a demo runs because Metrc is not set up yet, says so
+	// (the banner and Settings show it).
+	SetupNote string
+	// Restart quits and starts tracesync again, so new keys and settings
+	// take effect; nil hides "Restart now".
+	Restart func()
 	// OnQuit, when set, ends the program once the UI has stopped: it is
 	// called once, off the UI goroutine, and Fyne's loop is never ended
 	// (Fyne 2.7.1 can race and panic, "send on closed channel", while that
@@ -144,6 +150,7 @@ func New(a fyne.App, p Params) *UI {
 	u.latency = newLatencyScreen(p.Store, p.Clock, u.zone, win)
 	u.imp = newImportScreen(p.Importer, win)
 	u.settings = newSettingsScreen(p.Settings, p.Keyring, p.Autostart, p.Facilities, win)
+	u.settings.note, u.settings.restart = p.SetupNote, p.Restart
 	if p.Demo != nil {
 		u.demo = newDemoScreen(p.Demo, win)
 	}
@@ -185,7 +192,11 @@ func (u *UI) build() fyne.CanvasObject {
 	var top fyne.CanvasObject
 	if u.p.Demo != nil {
 		bg := canvas.NewRectangle(theme.Color(theme.ColorNameWarning))
-		l := widget.NewLabelWithStyle("Demo — simulated Metrc, not your data", fyne.TextAlignCenter, fyne.TextStyle{Bold: true})
+		text := "Demo — simulated Metrc, not your data"
+		if u.p.SetupNote != "" {
+			text += "\n" + u.p.SetupNote
+		}
+		l := widget.NewLabelWithStyle(text, fyne.TextAlignCenter, fyne.TextStyle{Bold: true})
 		top = container.NewStack(bg, l)
 	}
 	split := container.NewHSplit(u.side, u.content)

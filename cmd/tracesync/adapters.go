@@ -6,6 +6,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"log/slog"
 	"time"
 
 	"tracesync/app"
@@ -14,6 +15,7 @@ import (
 	"tracesync/app/engine"
 	"tracesync/app/importcsv"
 	"tracesync/app/reconcile"
+	"tracesync/store"
 	"tracesync/ui"
 )
 
@@ -114,4 +116,43 @@ func (c auditChecker) pullFirst(ctx context.Context, license string) {
 			}
 		}
 	}
+}
+
+// realSettings edits the settings and licenses of the real data folder
+// while the app runs a demo because Metrc is not set up yet, so what a
+// person sets up there is what the real run starts with. Each call opens
+// the store briefly: while the demo runs nothing else holds it, unless
+// `tracesync run` does, and then the call says so.
+type realSettings struct {
+	dir string
+	log *slog.Logger
+}
+
+func (r realSettings) with(f func(st *store.Store) error) error {
+	st, err := openStore(r.dir, r.log)
+	if err != nil {
+		return err
+	}
+	err = f(st)
+	if cerr := st.Close(); err == nil {
+		err = cerr
+	}
+	return err
+}
+
+func (r realSettings) Licenses() (ls []app.License, err error) {
+	err = r.with(func(st *store.Store) (e error) { ls, e = st.Licenses(); return e })
+	return ls, err
+}
+
+func (r realSettings) PutLicense(l app.License) error {
+	return r.with(func(st *store.Store) error { return st.PutLicense(l) })
+}
+
+func (r realSettings) Setting(key string, v any) error {
+	return r.with(func(st *store.Store) error { return st.Setting(key, v) })
+}
+
+func (r realSettings) PutSetting(key string, v any) error {
+	return r.with(func(st *store.Store) error { return st.PutSetting(key, v) })
 }

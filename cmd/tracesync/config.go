@@ -49,7 +49,10 @@ func (g *globals) flagSet(name string, stderr io.Writer) *flag.FlagSet {
 }
 
 // dir is the data folder of this invocation: <data>, or <data>/demo.
-func (g *globals) dir() (string, error) {
+func (g *globals) dir() (string, error) { return g.dirFor(g.demo) }
+
+// dirFor is the data folder, the demo's or the real one.
+func (g *globals) dirFor(demo bool) (string, error) {
 	base := g.data
 	if base == "" {
 		cfg, err := os.UserConfigDir()
@@ -58,7 +61,7 @@ func (g *globals) dir() (string, error) {
 		}
 		base = filepath.Join(cfg, "tracesync")
 	}
-	if g.demo {
+	if demo {
 		return filepath.Join(base, "demo"), nil
 	}
 	return base, nil

@@ -58,6 +58,7 @@ var (
 	_ ui.EngineAPI     = (*engine.Engine)(nil)
 	_ ui.StoreAPI      = (*store.Store)(nil)
 	_ ui.SettingsAPI   = (*store.Store)(nil)
+	_ ui.SettingsAPI   = realSettings{}
 	_ ui.ReconcileAPI  = (*reconcile.Reconciler)(nil)
 	_ ui.DemoAPI       = demoPanel{}
 	_ ui.AuditChecker  = auditChecker{}
@@ -205,6 +206,10 @@ func openStore(dir string, log *slog.Logger) (*store.Store, error) {
 	return st, nil
 }
 
+// errNoMetrcURL: keys are set but neither the environment nor the settings
+// say which Metrc to talk to.
+var errNoMetrcURL = errors.New("no Metrc URL")
+
 // startOwner takes the data folder and wires everything; demoMode serves the
 // embedded simulator and uses its keys. Start runs the loops.
 func startOwner(ctx context.Context, dir string, demoMode bool, c creds, log *slog.Logger) (*owner, error) {
@@ -233,7 +238,7 @@ func startOwner(ctx context.Context, dir string, demoMode bool, c creds, log *sl
 		c.url = metrcURL(o.settings)
 	}
 	if c.url == "" {
-		return nil, exitf(exitUsage, "no Metrc URL: set %s (e.g. https://api-ca.metrc.com) or the state in Settings of the desktop app", envURL)
+		return nil, exitf(exitUsage, "%w: set %s (e.g. https://api-ca.metrc.com) or the state in Settings of the desktop app", errNoMetrcURL, envURL)
 	}
 	mon := engine.NewMonitor(st, app.SystemClock{})
 	o.client, err = metrc.New(metrc.Options{BaseURL: c.url, VendorKey: c.vendor, UserKey: c.user, Observer: mon.Observe})
@@ -417,10 +422,17 @@ func runGUI(g *globals, stderr io.Writer) error {
 		return err
 	}
 	log := newLogger(stderr, slog.LevelInfo)
+	askedDemo := g.demo
+	realDir, err := g.dirFor(false)
+	if err != nil {
+		return err
+	}
 	c, note := loadCreds()
+	setupNote := "" // why a demo runs that was not asked for
 	if !g.demo && !c.hasKeys() {
 		log.Info("no Metrc credentials: starting in demo mode", "why", note)
 		g.demo = true
+		setupNote = "No Metrc keys are saved yet: set up Metrc in Settings, then restart."
 	}
 	dir, err := g.dir()
 	if err != nil {
@@ -439,6 +451,16 @@ func runGUI(g *globals, stderr io.Writer) error {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	o, err := startOwner(ctx, dir, g.demo, c, log)
+	if errors.Is(err, errNoMetrcURL) && !g.demo {
+		// Keys but no address: a window that says so, with Settings to
+		// give it, rather than an exit the person never sees.
+		log.Info("no Metrc address: starting in demo mode", "why", err)
+		g.demo = true
+		setupNote = "Metrc keys are saved, but no Metrc address or state: set it in Settings, then restart."
+		if dir, err = g.dir(); err == nil {
+			o, err = startOwner(ctx, dir, true, c, log)
+		}
+	}
 	if err != nil {
 		return err
 	}
@@ -451,19 +473,40 @@ func runGUI(g *globals, stderr io.Writer) error {
 		Reconciler: o.rec,
 		Reports:    reportTools(o),
 		Keyring:    ui.OSKeyring{Service: keyringService},
-		Autostart:  autostart(g),
+		Autostart:  autostart(g.data, askedDemo),
 		Settings:   o.st,
 		Importer:   importer{o.backend()},
 		Clock:      app.SystemClock{},
 		Minimized:  g.minimized,
 		DataDir:    dir,
 		Facilities: o.client.Facilities,
+		SetupNote:  setupNote,
+	}
+	if a := p.Autostart; a != nil && a.Enabled() {
+		// Keep the login entry's command current: the program may have
+		// moved, or the demo it was made in may no longer be wanted.
+		go func() {
+			if err := a.Enable(); err != nil {
+				log.Warn("start at login: rewrite entry", "err", err)
+			}
+		}()
+	}
+	if setupNote != "" {
+		// What is set up during a demo nobody asked for is the real setup:
+		// Settings edits the real data folder, and licenses come from the
+		// real Metrc only (after the restart), never from the simulator.
+		p.Settings = realSettings{dir: realDir, log: log}
+		p.Facilities = nil
 	}
 	if o.rec != nil {
 		p.AuditCheck = auditChecker{r: o.rec, e: o.eng}
 	}
-	var resetDemo atomic.Bool
+	var resetDemo, restartAsked atomic.Bool
 	var u *ui.UI
+	p.Restart = func() {
+		restartAsked.Store(true)
+		u.Quit()
+	}
 	if o.demo != nil {
 		// Reset demo starts everything over: the simulated world and the
 		// demo store. The store is held by this process, so the app quits,
@@ -484,8 +527,12 @@ func runGUI(g *globals, stderr io.Writer) error {
 		once.Do(func() {
 			cancel()
 			closeErr = o.close()
-			if closeErr == nil && resetDemo.Load() {
+			switch {
+			case closeErr != nil:
+			case resetDemo.Load():
 				closeErr = restartClean(dir, log)
+			case restartAsked.Load():
+				closeErr = startAgain(log)
 			}
 		})
 		return closeErr
@@ -526,33 +573,47 @@ func restartClean(dir string, log *slog.Logger) error {
 			return exitf(exitFailure, "reset demo: %w", err)
 		}
 	}
+	log.Info("demo reset")
+	return startAgain(log)
+}
+
+// startAgain starts this program again with the same arguments (Restart,
+// Reset demo); this process then exits.
+func startAgain(log *slog.Logger) error {
 	exe, err := os.Executable()
 	if err != nil {
-		return exitf(exitFailure, "reset demo: find this program: %w", err)
+		return exitf(exitFailure, "restart: find this program: %w", err)
 	}
-	log.Info("demo reset: starting again")
+	log.Info("starting again")
 	cmd := exec.Command(exe, os.Args[1:]...)
 	cmd.Stdin, cmd.Stdout, cmd.Stderr = os.Stdin, os.Stdout, os.Stderr
 	if err := cmd.Start(); err != nil {
-		return exitf(exitFailure, "reset demo: start again: %w", err)
+		return exitf(exitFailure, "restart: start again: %w", err)
 	}
 	return nil
 }
 
 // autostart launches this binary with --minimized at login.
-func autostart(g *globals) ui.Autostart {
+func autostart(data string, askedDemo bool) ui.Autostart {
 	exe, err := os.Executable()
 	if err != nil {
 		exe = "tracesync"
 	}
+	return ui.NewOSAutostart(autostartArgs(exe, data, askedDemo)...)
+}
+
+// autostartArgs is the login entry's command: --demo only when the person
+// asked for the demo (a demo started for want of keys must not outlive
+// them).
+func autostartArgs(exe, data string, askedDemo bool) []string {
 	args := []string{exe}
-	if g.data != "" {
-		args = append(args, "--data", g.data)
+	if data != "" {
+		args = append(args, "--data", data)
 	}
-	if g.demo {
+	if askedDemo {
 		args = append(args, "--demo")
 	}
-	return ui.NewOSAutostart(append(args, "--minimized")...)
+	return append(args, "--minimized")
 }
 
 // reportTools renders reports and mails one again on request.

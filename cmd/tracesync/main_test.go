@@ -664,20 +664,22 @@ func mustZone(t *testing.T) *time.Location {
 // TestGUIUnderXvfb starts the desktop app (demo mode: no credentials) on a
 // virtual X server, waits for its window, sends SIGTERM and expects exit 0
 // and a store that reopens.
-func TestGUIUnderXvfb(t *testing.T) {
-	xvfb, err := exec.LookPath("Xvfb")
+// xvfb starts a private X server for the test and returns its display;
+// it skips the test without Xvfb and xdotool.
+func xvfb(t *testing.T) string {
+	t.Helper()
+	server, err := exec.LookPath("Xvfb")
 	if err != nil {
 		t.Skip("Xvfb not installed")
 	}
-	xdotool, err := exec.LookPath("xdotool")
-	if err != nil {
+	if _, err := exec.LookPath("xdotool"); err != nil {
 		t.Skip("xdotool not installed")
 	}
 	r, w, err := os.Pipe()
 	if err != nil {
 		t.Fatal(err)
 	}
-	x := exec.Command(xvfb, "-displayfd", "3", "-screen", "0", "1280x800x24", "-nolisten", "tcp")
+	x := exec.Command(server, "-displayfd", "3", "-screen", "0", "1280x800x24", "-nolisten", "tcp")
 	x.ExtraFiles = []*os.File{w}
 	if err := x.Start(); err != nil {
 		t.Fatal(err)
@@ -688,16 +690,26 @@ func TestGUIUnderXvfb(t *testing.T) {
 	if err != nil {
 		t.Fatalf("Xvfb display: %v", err)
 	}
-	display := ":" + strings.TrimSpace(num)
-	data := t.TempDir()
-	env := baseEnv(t, "DISPLAY="+display)
-	cmd, _ := start(t, env, "--data", data)
+	return ":" + strings.TrimSpace(num)
+}
+
+// waitWindow waits for the window titled "tracesync" on env's display.
+func waitWindow(t *testing.T, env []string) {
+	t.Helper()
 	waitFor(t, 60*time.Second, "the tracesync window", func() bool {
-		c := exec.Command(xdotool, "search", "--name", "^tracesync$")
+		c := exec.Command("xdotool", "search", "--name", "^tracesync$")
 		c.Env = env
 		out, _ := c.Output()
 		return len(bytes.TrimSpace(out)) > 0
 	})
+}
+
+func TestGUIUnderXvfb(t *testing.T) {
+	display := xvfb(t)
+	data := t.TempDir()
+	env := baseEnv(t, "DISPLAY="+display)
+	cmd, _ := start(t, env, "--data", data)
+	waitWindow(t, env)
 	waitFor(t, 30*time.Second, "the control socket", func() bool { return exists(filepath.Join(data, "demo", "control.sock")) })
 	res := ts(t, env, "--data", data, "--demo", "status", "--json")
 	want(t, res, 0)
