@@ -114,10 +114,10 @@ func (s *importScreen) done(sum ImportSummary, err error) {
 	s.progress.Hide()
 	s.lines = nil
 	for _, p := range sum.Problems {
-		s.lines = append(s.lines, fmt.Sprintf("Line %d: %s", p.Line, p.Msg))
+		s.lines = append(s.lines, problemLine(p, ""))
 	}
 	for _, p := range sum.Warnings {
-		s.lines = append(s.lines, fmt.Sprintf("Line %d (warning): %s", p.Line, p.Msg))
+		s.lines = append(s.lines, problemLine(p, " (warning)"))
 	}
 	s.problems.Refresh()
 	switch {
@@ -133,4 +133,16 @@ func (s *importScreen) done(sum ImportSummary, err error) {
 		}
 		s.status.SetText(strings.Join(parts, ", ") + ". They will be sent when Metrc answers.")
 	}
+}
+
+// problemLine is one problem of a file: "Line N: …", or the message alone
+// when it concerns no line (a record already queued differently, a count).
+func problemLine(p ImportProblem, tag string) string {
+	if p.Line <= 0 {
+		if tag != "" {
+			return "Warning: " + p.Msg
+		}
+		return p.Msg
+	}
+	return fmt.Sprintf("Line %d%s: %s", p.Line, tag, p.Msg)
 }

@@ -45,6 +45,14 @@ func TestImportListsEveryBadLine(t *testing.T) {
 		t.Errorf("status %q", s.status.Text)
 	}
 
+	// a record queued before with other content concerns no line
+	imp.sum = ImportSummary{Rows: 3, Problems: []ImportProblem{{Msg: "S-1 is already queued with different content"}},
+		Warnings: []ImportProblem{{Line: 3, Msg: "only 2 in stock"}}}
+	s.run("receipts", io.NopCloser(strings.NewReader("h\na\nb\n")), 6)
+	if strings.Join(s.lines, "|") != "S-1 is already queued with different content|Line 3 (warning): only 2 in stock" {
+		t.Errorf("lines %q", s.lines)
+	}
+
 	imp.sum, imp.err = ImportSummary{Rows: 20, Queued: 8, Skipped: 12}, nil
 	s.run("receipts", io.NopCloser(strings.NewReader("h\n")), 2)
 	if s.status.Text != "8 records queued, 12 already queued. They will be sent when Metrc answers." {

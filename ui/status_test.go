@@ -155,6 +155,15 @@ func TestNotificationWhenRedAndGreenAgain(t *testing.T) {
 	test.AssertNotificationSent(t, fyne.NewNotification("Green Leaf Retail is back in sync", green.Reason), func() {
 		eng.setHealth([]app.Health{green})
 	})
+	// after an outage a license usually goes red, orange (a failed call is
+	// recent), then green: "back in sync" still comes, once.
+	eng.setHealth([]app.Health{red})
+	test.AssertNotificationSent(t, nil, func() { eng.setHealth([]app.Health{healthOf(app.Orange)}) })
+	test.AssertNotificationSent(t, fyne.NewNotification("Green Leaf Retail is back in sync", green.Reason), func() {
+		eng.setHealth([]app.Health{green})
+	})
+	test.AssertNotificationSent(t, nil, func() { eng.setHealth([]app.Health{healthOf(app.Orange)}) })
+	test.AssertNotificationSent(t, nil, func() { eng.setHealth([]app.Health{green}) })
 	if u.counts[SecQueue] != 0 {
 		t.Errorf("queue count %d", u.counts[SecQueue])
 	}

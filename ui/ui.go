@@ -109,6 +109,11 @@ type UI struct {
 	zmu     sync.Mutex
 	zones   map[string]*time.Location
 	colors  map[string]app.Color // last colour per license, for notifications
+	wasRed  map[string]bool      // red since it was last green: "back in sync" is due
+
+	trayMenu  *fyne.Menu
+	trayPause *fyne.MenuItem
+	allPaused bool // every license paused (UI goroutine)
 	tray    bool
 	quitted sync.Once
 	closed  sync.Once
@@ -128,7 +133,7 @@ func New(a fyne.App, p Params) *UI {
 		}
 	}
 	u := &UI{a: a, p: p, counts: map[string]int{}, built: map[string]fyne.CanvasObject{},
-		zones: map[string]*time.Location{}, colors: map[string]app.Color{}}
+		zones: map[string]*time.Location{}, colors: map[string]app.Color{}, wasRed: map[string]bool{}}
 	u.ctx, u.end = context.WithCancel(context.Background())
 	stopped.Store(false)
 	u.w = a.NewWindow("tracesync")
@@ -140,6 +145,7 @@ func New(a fyne.App, p Params) *UI {
 	u.queue = newQueueScreen(p.Engine, p.Store, p.Clock, u.zone, win)
 	u.queue.onChange = u.refreshCounts
 	u.inventory = newInventoryScreen(p.Engine, p.Store, p.Clock, u.zone, win)
+	u.inventory.onQueued = u.refreshCounts // the queue's count at once
 	u.audit = newAuditScreen(p.Reconciler, p.Clock, u.zone, win)
 	u.audit.onChange = u.refreshCounts
 	if p.AuditCheck != nil && p.Store != nil {
@@ -216,8 +222,13 @@ func (u *UI) show(name string) {
 			}
 		}
 		u.built[name] = obj
-	} else if name == SecAudit && u.current != SecAudit {
-		u.audit.reload() // items may have appeared while it was hidden
+	} else if name != u.current {
+		switch name { // what changed while it was hidden
+		case SecAudit:
+			u.audit.reload()
+		case SecQueue:
+			u.queue.refresh()
+		}
 	}
 	u.current = name
 	u.latency.setVisible(u.ctx, name == SecLatency)
@@ -306,6 +317,11 @@ func (u *UI) loadLicenses() {
 	}
 	u.zmu.Unlock()
 	do(func() {
+		u.allPaused = len(paused) > 0
+		for _, p := range paused {
+			u.allPaused = u.allPaused && p
+		}
+		u.showAllPaused()
 		u.status.setPaused(paused)
 		u.queue.setLicenses(names)
 		u.inventory.setLicenses(names)
@@ -382,11 +398,19 @@ func (u *UI) refreshCounts() {
 }
 
 // notify sends a desktop notification when a license turns red, and when
-// it is green again after red.
+// it is green again after red (usually through orange: a failed call keeps
+// it orange for a while after an outage).
 func (u *UI) notify(hs []app.Health) {
 	for _, h := range hs {
 		prev, seen := u.colors[h.License]
 		u.colors[h.License] = h.Color
+		wasRed := u.wasRed[h.License]
+		switch h.Color {
+		case app.Red:
+			u.wasRed[h.License] = true
+		case app.Green:
+			delete(u.wasRed, h.License)
+		}
 		if !seen {
 			if h.Color == app.Red {
 				u.a.SendNotification(fyne.NewNotification(h.Name+" needs attention", h.Reason))
@@ -396,7 +420,7 @@ func (u *UI) notify(hs []app.Health) {
 		switch {
 		case h.Color == app.Red && prev != app.Red:
 			u.a.SendNotification(fyne.NewNotification(h.Name+" needs attention", h.Reason))
-		case h.Color == app.Green && prev == app.Red:
+		case h.Color == app.Green && wasRed:
 			u.a.SendNotification(fyne.NewNotification(h.Name+" is back in sync", h.Reason))
 		}
 	}
@@ -464,16 +488,8 @@ func (u *UI) setupTray() {
 	if u.tray {
 		d := u.a.(desktop.App)
 		pause := fyne.NewMenuItem("Pause sync", nil)
-		paused := false
-		pause.Action = func() {
-			paused = !paused
-			u.pauseAll(paused)
-			if paused {
-				pause.Label = "Resume sync"
-			} else {
-				pause.Label = "Pause sync"
-			}
-		}
+		pause.Action = func() { u.pauseAll(!u.allPaused) }
+		u.trayPause = pause
 		menu := fyne.NewMenu("tracesync",
 			fyne.NewMenuItem("Open", func() { u.w.Show(); u.w.RequestFocus() }),
 			fyne.NewMenuItem("Push all now", func() {
@@ -482,8 +498,10 @@ func (u *UI) setupTray() {
 			pause,
 			fyne.NewMenuItemSeparator(),
 			fyne.NewMenuItem("Quit", u.quit))
+		u.trayMenu = menu
 		d.SetSystemTrayMenu(menu)
 		d.SetSystemTrayIcon(assets.Tray(worst(u.p.Engine.Health()).String()))
+		u.showAllPaused()
 	}
 	u.w.SetCloseIntercept(u.onClose)
 }
@@ -510,6 +528,19 @@ func (u *UI) onClose() {
 			}
 		}, u.w)
 	d.Show()
+}
+
+// showAllPaused words the tray's pause item after the licenses' real
+// state (paused from the cards too), on the UI goroutine.
+func (u *UI) showAllPaused() {
+	if u.trayPause == nil {
+		return
+	}
+	u.trayPause.Label = "Pause sync"
+	if u.allPaused {
+		u.trayPause.Label = "Resume sync"
+	}
+	u.trayMenu.Refresh()
 }
 
 func (u *UI) pauseAll(paused bool) {

@@ -57,8 +57,12 @@ func plainError(err error) string {
 	case errors.As(err, &ne):
 		return "Metrc could not be reached (network problem). tracesync keeps trying; nothing is lost."
 	}
-	return "Something went wrong. Nothing was lost; see the details."
+	return genericWords
 }
+
+// genericWords is plainError's answer for an error it has no words for;
+// the dialog's details, or errorLine's text, then carry the error itself.
+const genericWords = "Something went wrong. Nothing was lost; see the details."
 
 func metrcWords(me *app.MetrcError) string {
 	switch me.Class {
@@ -184,8 +188,12 @@ func showError(w fyne.Window, what string, err error) {
 	d.Show()
 }
 
-// errorLine is a one-line plain-words message with the detail in a tooltip
-// style suffix, for places without room for a dialog.
+// errorLine is a one-line plain-words message, for places without room for
+// a dialog; an error without plain words is shown itself (errors never
+// carry keys), so the detail is never more than a glance away.
 func errorLine(what string, err error) string {
-	return fmt.Sprintf("%s: %s", what, plainError(err))
+	if words := plainError(err); words != genericWords {
+		return fmt.Sprintf("%s: %s", what, words)
+	}
+	return fmt.Sprintf("%s: %v. Nothing was lost.", what, err)
 }

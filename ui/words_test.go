@@ -63,3 +63,14 @@ func TestHumanTimes(t *testing.T) {
 		t.Errorf("%q", got)
 	}
 }
+
+// A one-line error without plain words shows the error itself, not a
+// "see the details" that has nowhere to point.
+func TestErrorLineShowsUnknownErrors(t *testing.T) {
+	if got := errorLine("Reports could not be read", errors.New("bucket reports missing")); got != "Reports could not be read: bucket reports missing. Nothing was lost." {
+		t.Errorf("got %q", got)
+	}
+	if got := errorLine("Push", context.DeadlineExceeded); strings.Contains(got, "details") || !strings.Contains(got, "too long") {
+		t.Errorf("got %q", got)
+	}
+}

@@ -38,7 +38,13 @@ func computeHealth(in healthInput) app.Health {
 		h.OldestPending = in.stats.OldestUnfinished.In(loc)
 	}
 	waiting := in.stats.Unfinished()
-	savedLine := fmt.Sprintf("Your %s saved here and will be sent when Metrc is back. Nothing to do.", records(waiting))
+	// The outage line counts what will go by itself (as the banner does);
+	// records needing a person have their own line, so "nothing to do"
+	// only when there are none.
+	savedLine := fmt.Sprintf("Your %s saved here and will be sent when Metrc is back.", records(h.Pending))
+	if h.NeedsAttention == 0 {
+		savedLine += " Nothing to do."
+	}
 
 	// grey: a person's pause wins over everything.
 	if in.lic.Paused {

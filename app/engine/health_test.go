@@ -125,3 +125,16 @@ func TestHealthTimesInLicenseZone(t *testing.T) {
 		t.Errorf("oldest pending %s", got)
 	}
 }
+
+// During an outage the saved-records line counts what goes by itself, like
+// the banner, and does not say "nothing to do" when a record needs a person.
+func TestOutageLineWithRecordNeedingAPerson(t *testing.T) {
+	now := time.Date(2026, 2, 3, 15, 0, 0, 0, time.UTC)
+	in := healthInput{lic: app.License{Number: "L"}, now: now, th: DefaultThresholds(),
+		ps:    app.PullState{LastPullOK: now.Add(-time.Hour)},
+		stats: app.JobStats{ByState: map[app.JobState]int{app.StatePending: 26, app.StateNeedsAttention: 1}}}
+	d := strings.Join(computeHealth(in).Details, "\n")
+	if !strings.Contains(d, "Your 26 records are saved here and will be sent when Metrc is back.") || strings.Contains(d, "Nothing to do") {
+		t.Errorf("details %q", d)
+	}
+}
