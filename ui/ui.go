@@ -106,20 +106,20 @@ type UI struct {
 	settings  *settingsScreen
 	demo      *demoScreen
 
-	zmu     sync.Mutex
-	zones   map[string]*time.Location
-	colors  map[string]app.Color // last colour per license, for notifications
-	wasRed  map[string]bool      // red since it was last green: "back in sync" is due
+	zmu    sync.Mutex
+	zones  map[string]*time.Location
+	colors map[string]app.Color // last colour per license, for notifications
+	wasRed map[string]bool      // red since it was last green: "back in sync" is due
 
 	trayMenu  *fyne.Menu
 	trayPause *fyne.MenuItem
 	allPaused bool // every license paused (UI goroutine)
-	tray    bool
-	quitted sync.Once
-	closed  sync.Once
-	seq     atomic.Uint64 // health snapshots, in arrival order
-	applied uint64        // the newest applied (UI goroutine)
-	cancel  func()
+	tray      bool
+	quitted   sync.Once
+	closed    sync.Once
+	seq       atomic.Uint64 // health snapshots, in arrival order
+	applied   uint64        // the newest applied (UI goroutine)
+	cancel    func()
 }
 
 // New builds the window (not shown yet).
