@@ -42,7 +42,7 @@ var queueColumns = []struct {
 	title string
 	width float32
 }{
-	{"#", 64}, {"License", 110}, {"What", 115}, {"Label / receipt", 240}, {"State", 150}, {"Tries", 50}, {"Last error", 260}, {"Updated", 100},
+	{"#", 56}, {"License", 105}, {"What", 105}, {"Label / receipt", 200}, {"State", 125}, {"Tries", 48}, {"Last error", 200}, {"Updated", 80},
 }
 
 // queueScreen lists every job with filters, search and a detail pane.
