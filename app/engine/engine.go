@@ -204,8 +204,78 @@ func New(p Params) (*Engine, error) {
 		e.order = append(e.order, l.Number)
 	}
 	slices.Sort(e.order)
+	for _, num := range e.order {
+		e.resumeCredentials(e.lics[num])
+	}
+	e.closeStaleOutages()
 	e.refreshHealth()
 	return e, nil
+}
+
+// resumeCredentials lifts the engine's own pause for rejected credentials
+// at start. The pause is saved with the pull state, and only a person's
+// SetPaused(false) in the app lifted it; a headless `tracesync run`
+// restarted with fixed keys would never have tried them. The first call
+// decides again: another 401/403 pauses the license again. A person's pause
+// (License.Paused) is left alone.
+func (e *Engine) resumeCredentials(ls *licState) {
+	if !ls.ps.Paused || ls.ps.PausedReason != pausedCredentials {
+		return
+	}
+	ls.ps.Paused, ls.ps.PausedReason = false, ""
+	e.log.Info("license was paused because Metrc rejected the credentials: retrying with the current keys",
+		"license", ls.lic.Number)
+	if err := e.savePullState(ls); err != nil {
+		// Not fatal: the pause is lifted in memory, and the next saved
+		// pull state (or the next start) lifts it on disk.
+		e.log.Error("save pull state", "license", ls.lic.Number, "err", err)
+	}
+}
+
+// closeStaleOutages ends the outage windows a previous run left open. The
+// engine keeps the open window in memory only and writes its End when
+// Metrc answers again; a process stopped during an outage never did, and
+// the stored window stayed ongoing forever (in every nightly report).
+// What the previous run knew ends at the license's last recorded failure,
+// so that is the End (the Start when the failure is not later). An outage
+// still going on after the start opens a new window as usual.
+//
+// It runs in New, before Run's loops and before the nightly report's
+// catch-up can read the windows. Failures are logged: a stale window is
+// no reason not to sync.
+func (e *Engine) closeStaleOutages() {
+	ws, err := e.st.Outages("", time.Time{}, time.Time{})
+	if err != nil {
+		e.log.Error("list outage windows", "err", err)
+		return
+	}
+	lastFailure := map[string]time.Time{}
+	for _, w := range ws {
+		if !w.End.IsZero() {
+			continue
+		}
+		last, ok := lastFailure[w.License]
+		if !ok {
+			if ls := e.lics[w.License]; ls != nil {
+				last = ls.ps.LastFailure
+			} else if ps, err := e.st.PullState(w.License); err == nil {
+				// A license this engine does not sync: its window would
+				// stay open too.
+				last = ps.LastFailure
+			}
+			lastFailure[w.License] = last
+		}
+		w.End = w.Start
+		if last.After(w.Start) {
+			w.End = last
+		}
+		if err := e.st.RecordOutage(w); err != nil {
+			e.log.Error("close outage window", "license", w.License, "err", err)
+			continue
+		}
+		e.log.Info("closed the outage window a previous run left open",
+			"license", w.License, "start", w.Start, "end", w.End, "failedCalls", w.FailedCalls)
+	}
 }
 
 // Run recovers jobs left in sending, then runs every loop until ctx ends.
@@ -227,7 +297,9 @@ func (e *Engine) Run(ctx context.Context) error {
 			}
 		})
 	}
-	goLoop("monitor", func(ctx context.Context) error { return e.mon.run(ctx, e.p.FlushInterval) })
+	goLoop("monitor", func(ctx context.Context) error {
+		return e.mon.run(ctx, e.p.FlushInterval, e.p.Logger.With("component", "monitor"))
+	})
 	goLoop("health", e.healthLoop)
 	for _, num := range e.order {
 		ls := e.lics[num]
@@ -235,6 +307,12 @@ func (e *Engine) Run(ctx context.Context) error {
 		goLoop("pull "+num, func(ctx context.Context) error { return e.pullLoop(ctx, ls) })
 	}
 	wg.Wait()
+	// The monitor loop flushed when ctx ended, but writes still in flight
+	// then (ShutdownGrace) reported their calls afterwards: flush once more
+	// now that every loop has stopped.
+	if err := e.mon.Flush(); err != nil {
+		e.log.Error("last latency flush", "err", err)
+	}
 	return nil
 }
 

@@ -3,6 +3,7 @@ package engine
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"sync"
 	"time"
 
@@ -157,11 +158,16 @@ func (m *Monitor) Flush() error {
 	return nil
 }
 
-// run flushes every period and prunes hourly until ctx ends.
-func (m *Monitor) run(ctx context.Context, every time.Duration) error {
+// run flushes every period and prunes hourly until ctx ends, then flushes
+// once more. A failed flush is logged (once per failing stretch) and tried
+// again at the next tick, as a failed prune is an hour later: Flush keeps
+// the rows it could not write, and returning would stop latency from being
+// stored for the rest of the process.
+func (m *Monitor) run(ctx context.Context, every time.Duration, log *slog.Logger) error {
 	ticker := time.NewTicker(every)
 	defer ticker.Stop()
 	lastPrune := time.Time{}
+	flushFailing := false
 	for {
 		select {
 		case <-ctx.Done():
@@ -169,21 +175,29 @@ func (m *Monitor) run(ctx context.Context, every time.Duration) error {
 		case <-ticker.C:
 		}
 		if err := m.Flush(); err != nil {
-			return err
+			if !flushFailing {
+				log.Error("latency not stored: keeping it for the next flush", "err", err)
+			}
+			flushFailing = true
+		} else if flushFailing {
+			flushFailing = false
+			log.Info("latency stored again")
 		}
 		if now := m.clock.Now(); now.Sub(lastPrune) >= time.Hour {
-			lastPrune = now
+			lastPrune = now // a failed prune is tried again in an hour
 			if _, err := m.store.PruneMonitor(now); err != nil {
-				return fmt.Errorf("prune latency: %w", err)
+				log.Error("prune latency rows", "err", err)
 			}
 		}
 	}
 }
 
 // Run flushes every minute and prunes old rows hourly until ctx ends, then
-// flushes once more. The engine runs it; run it yourself only when the
-// monitor is used without an engine.
-func (m *Monitor) Run(ctx context.Context) error { return m.run(ctx, time.Minute) }
+// flushes once more; it returns the error of that last flush. The engine
+// runs it; run it yourself only when the monitor is used without an engine.
+func (m *Monitor) Run(ctx context.Context) error {
+	return m.run(ctx, time.Minute, slog.Default().With("component", "monitor"))
+}
 
 // Latency returns a license's series ("" = every call) for the span:
 // fixed steps, oldest first, empty steps with Count 0.

@@ -5,8 +5,11 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"math/rand/v2"
+	"net"
 	"strings"
+	"syscall"
 	"time"
 
 	"tracesync/app"
@@ -267,11 +270,16 @@ const (
 	fromPull
 )
 
+// pausedCredentials is PullState.PausedReason for the engine's own pause
+// after a 401/403. The next start lifts it (resumeCredentials): the keys
+// may have been fixed meanwhile, and only a call can tell.
+const pausedCredentials = "credentials rejected"
+
 // credentialsRejected pauses the license (401/403).
 func (e *Engine) credentialsRejected(ls *licState, err error) {
 	e.mu.Lock()
 	already := ls.ps.Paused
-	ls.ps.Paused, ls.ps.PausedReason = true, "credentials rejected"
+	ls.ps.Paused, ls.ps.PausedReason = true, pausedCredentials
 	ls.ps.LastFailure, ls.ps.LastFailureMsg = e.now(), describe(err)
 	e.mu.Unlock()
 	if !already {
@@ -371,7 +379,7 @@ func (e *Engine) sendOne(ctx context.Context, ls *licState, batch []app.Job) (ne
 		}
 		allOK = false
 		me := asMetrcError(err)
-		t.Attempt = &app.Attempt{At: now, Outcome: me.Class.String(), HTTPStatus: me.Status, Message: metrcText(me)}
+		t.Attempt = &app.Attempt{At: now, Outcome: attemptOutcome(me), HTTPStatus: me.Status, Message: metrcText(me)}
 		switch me.Class {
 		case app.ClassPermanent:
 			// Metrc answered, unless the body was refused here before
@@ -556,6 +564,55 @@ func asMetrcError(err error) *app.MetrcError {
 		return &app.MetrcError{}
 	}
 	return &app.MetrcError{Class: app.ClassAmbiguous, Err: err}
+}
+
+// Outcomes of attempts that got no HTTP answer, named from the error's
+// type: `jobs --json` shows them as lastError (DESIGN.md: "timeout", ...;
+// app/control knows these words). The attempt's Message keeps the
+// transport error itself for the job's history.
+const (
+	outcomeTimeout      = "timeout"
+	outcomeRefused      = "connection refused"
+	outcomeReset        = "connection reset"
+	outcomeClosed       = "connection closed"
+	outcomeHostNotFound = "host not found"
+	outcomeDNSFailure   = "DNS lookup failed"
+)
+
+// attemptOutcome is the Outcome recorded for a failed send: the transport
+// failure's plain name when there was no HTTP answer and its type tells,
+// else the class ("rejected", "no answer", ...).
+func attemptOutcome(me *app.MetrcError) string {
+	if me.Status == 0 && me.Err != nil {
+		if o := transportOutcome(me); o != "" {
+			return o
+		}
+	}
+	return me.Class.String()
+}
+
+// transportOutcome names a failure without an HTTP answer from the error
+// chain's types (the client wraps the transport error: the deadline of its
+// request timeout, the dialer's errno, ...), or "" when they say nothing.
+func transportOutcome(err error) string {
+	var ne net.Error
+	var dns *net.DNSError
+	switch {
+	case errors.Is(err, context.DeadlineExceeded), errors.As(err, &ne) && ne.Timeout():
+		return outcomeTimeout
+	case errors.As(err, &dns):
+		if dns.IsNotFound {
+			return outcomeHostNotFound
+		}
+		return outcomeDNSFailure
+	case errors.Is(err, syscall.ECONNREFUSED):
+		return outcomeRefused
+	case errors.Is(err, syscall.ECONNRESET):
+		return outcomeReset
+	case errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF):
+		return outcomeClosed
+	}
+	return ""
 }
 
 // metrcText is Metrc's messages verbatim, or the transport error.
