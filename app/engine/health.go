@@ -41,7 +41,10 @@ func computeHealth(in healthInput) app.Health {
 	// The outage line counts what will go by itself (as the banner does);
 	// records needing a person have their own line, so "nothing to do"
 	// only when there are none.
-	savedLine := fmt.Sprintf("Your %s saved here and will be sent when Metrc is back.", records(h.Pending))
+	savedLine := "Nothing of yours is waiting to be sent."
+	if h.Pending > 0 {
+		savedLine = fmt.Sprintf("Your %s saved here and will be sent when Metrc is back.", records(h.Pending))
+	}
 	if h.NeedsAttention == 0 {
 		savedLine += " Nothing to do."
 	}
