@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"regexp"
 	"strconv"
+	"strings"
 	"time"
 )
 
@@ -153,23 +154,69 @@ func (j Job) LastAttempt() Attempt {
 	return j.Attempts[len(j.Attempts)-1]
 }
 
-// LastError renders the last failed attempt as DESIGN.md's jobs --json
-// lastError: "HTTP 400: <Metrc's message>", "timeout", ... or "".
+// transportWords are the attempt outcomes the engine records for a send
+// that got no HTTP answer, named from the error's type (app/engine's
+// attemptOutcome). They are lastError as they stand.
+var transportWords = map[string]bool{
+	"timeout": true, "connection refused": true, "connection reset": true,
+	"connection closed": true, "host not found": true, "DNS lookup failed": true,
+}
+
+// transportClasses are the outcomes of a send without an HTTP answer whose
+// failure the engine could not name (or that an older version recorded):
+// the error classes' words of app.ErrorClass.
+var transportClasses = map[string]bool{
+	ClassAmbiguous.String(): true, ClassNotSent.String(): true,
+}
+
+// LastError is the last attempt's error in a line, as `jobs --json`'s
+// lastError, the queue and the reports show it (DESIGN.md, "Command line"):
+// "HTTP 400: <Metrc's message>" when Metrc answered, "timeout",
+// "connection refused", ... when it did not, "" when the last attempt
+// succeeded or there is none. A transport error's own text (Go's, with the
+// request's method and URL) is never shown: it is no word for a person and
+// a URL has no business in a script's output.
 func (j Job) LastError() string {
 	a := j.LastAttempt()
-	if a.Outcome == "" || a.Outcome == OutcomeDone {
+	switch {
+	case a.Outcome == "" || a.Outcome == OutcomeDone:
 		return ""
-	}
-	if a.HTTPStatus != 0 {
-		if a.Message != "" {
-			return fmt.Sprintf("HTTP %d: %s", a.HTTPStatus, a.Message)
-		}
+	case a.HTTPStatus != 0 && a.Message != "":
+		return fmt.Sprintf("HTTP %d: %s", a.HTTPStatus, a.Message)
+	case a.HTTPStatus != 0:
 		return fmt.Sprintf("HTTP %d", a.HTTPStatus)
-	}
-	if a.Message != "" {
+	case transportWords[a.Outcome]:
+		return a.Outcome
+	case transportClasses[a.Outcome]:
+		return transportText(a.Outcome, a.Message)
+	case a.Message != "":
 		return a.Message
 	}
 	return a.Outcome
+}
+
+// transportText names a transport failure from the text an attempt kept.
+// Only attempts the engine could not name by the error's type come here
+// (or ones recorded before it did), so the text is all there is to read.
+func transportText(outcome, msg string) string {
+	m := strings.ToLower(msg)
+	switch {
+	case msg == "":
+		return outcome
+	case strings.Contains(m, "deadline exceeded"), strings.Contains(m, "timeout"), strings.Contains(m, "timed out"):
+		return "timeout"
+	case strings.Contains(m, "connection refused"), strings.Contains(m, "actively refused"):
+		return "connection refused"
+	case strings.Contains(m, "connection reset"), strings.Contains(m, "forcibly closed"):
+		return "connection reset"
+	case strings.Contains(m, "eof"):
+		return "connection closed"
+	case strings.Contains(m, "no such host"):
+		return "host not found"
+	case strings.Contains(m, "://"):
+		return outcome // a Go error quoting the request's URL
+	}
+	return msg
 }
 
 // Attempt outcomes the engine records.

@@ -102,67 +102,9 @@ type JobInfo struct {
 func JobInfoOf(j app.Job) JobInfo {
 	return JobInfo{
 		ID: j.ID, License: j.License, Kind: string(j.Kind), State: string(j.State), Key: j.Key,
-		Attempts: len(j.Attempts), LastError: lastError(j),
+		Attempts: len(j.Attempts), LastError: j.LastError(),
 		Created: j.Created.UTC().Truncate(time.Second), Updated: j.Updated.UTC().Truncate(time.Second),
 	}
-}
-
-// transportWords are the attempt outcomes the engine records for a send
-// that got no HTTP answer, named from the error's type (app/engine's
-// attemptOutcome). They are lastError as they stand.
-var transportWords = map[string]bool{
-	"timeout": true, "connection refused": true, "connection reset": true,
-	"connection closed": true, "host not found": true, "DNS lookup failed": true,
-}
-
-// transportClasses are the outcomes of a send without an HTTP answer whose
-// failure the engine could not name (or that an older version recorded):
-// the error classes' words of app.ErrorClass.
-var transportClasses = map[string]bool{
-	app.ClassAmbiguous.String(): true, app.ClassNotSent.String(): true,
-}
-
-// lastError is `jobs --json`'s lastError (DESIGN.md, "Command line"):
-// "HTTP 400: <Metrc's message>" when Metrc answered, "timeout",
-// "connection refused", ... when it did not, "" when the last attempt
-// succeeded or there is none. A transport error's own text (Go's, with the
-// request's method and URL) is never shown: it is no word for a person and
-// a URL has no business in a script's output.
-func lastError(j app.Job) string {
-	a := j.LastAttempt()
-	switch {
-	case a.HTTPStatus != 0:
-		return j.LastError()
-	case transportWords[a.Outcome]:
-		return a.Outcome
-	case transportClasses[a.Outcome]:
-		return transportText(a.Outcome, a.Message)
-	}
-	return j.LastError()
-}
-
-// transportText names a transport failure from the text an attempt kept.
-// Only attempts the engine could not name by the error's type come here
-// (or ones recorded before it did), so the text is all there is to read.
-func transportText(outcome, msg string) string {
-	m := strings.ToLower(msg)
-	switch {
-	case msg == "":
-		return outcome
-	case strings.Contains(m, "deadline exceeded"), strings.Contains(m, "timeout"), strings.Contains(m, "timed out"):
-		return "timeout"
-	case strings.Contains(m, "connection refused"), strings.Contains(m, "actively refused"):
-		return "connection refused"
-	case strings.Contains(m, "connection reset"), strings.Contains(m, "forcibly closed"):
-		return "connection reset"
-	case strings.Contains(m, "eof"):
-		return "connection closed"
-	case strings.Contains(m, "no such host"):
-		return "host not found"
-	case strings.Contains(m, "://"):
-		return outcome // a Go error quoting the request's URL
-	}
-	return msg
 }
 
 // JobsQuery filters `jobs`. State may be a job state or "unfinished".
