@@ -3,6 +3,7 @@ package ui
 import (
 	"context"
 	"fmt"
+	"regexp"
 	"strings"
 	"time"
 
@@ -15,9 +16,10 @@ import (
 )
 
 // reportsScreen shows nightly reports by date, the repair log with undo,
-// export and "send by email now".
+// export, "send by email now" and the report mails still waiting to go.
 type reportsScreen struct {
 	rec   ReconcileAPI
+	box   outboxReader // nil: the outbox is not shown
 	tools ReportTools
 	clock app.Clock
 	zone  func(string) *time.Location
@@ -27,12 +29,35 @@ type reportsScreen struct {
 	summary *widget.Label
 	repairs *fyne.Container
 	status  *widget.Label
+	details *widget.Button // the last send's error, verbatim
+	sendErr error
+	outbox  *fyne.Container
+	top     *fyne.Container
+	body    *fyne.Container
+	scroll  *container.Scroll
 	report  app.Report
 	loaded  bool
+	reload  *time.Timer // re-reads the outbox after the next retry
 }
 
+// outboxReader lists the report mails, sent and waiting
+// ((*reconcile.Reconciler).Outbox).
+type outboxReader interface {
+	Outbox() ([]app.OutboxMail, error)
+}
+
+// After a waiting mail's next try the outbox is read again, this much
+// later (the try itself takes a moment), and never sooner than
+// outboxMinWait from now.
+const (
+	outboxGrace   = 5 * time.Second
+	outboxMinWait = 30 * time.Second
+)
+
 func newReportsScreen(rec ReconcileAPI, tools ReportTools, clock app.Clock, zone func(string) *time.Location, win func() fyne.Window) *reportsScreen {
-	return &reportsScreen{rec: rec, tools: tools, clock: clock, zone: zone, win: win}
+	s := &reportsScreen{rec: rec, tools: tools, clock: clock, zone: zone, win: win}
+	s.box, _ = rec.(outboxReader)
+	return s
 }
 
 func (s *reportsScreen) build() fyne.CanvasObject {
@@ -45,6 +70,14 @@ func (s *reportsScreen) build() fyne.CanvasObject {
 	s.summary.Wrapping = fyne.TextWrapWord
 	s.repairs = container.NewVBox()
 	s.status = widget.NewLabel("")
+	s.status.Wrapping = fyne.TextWrapWord
+	s.details = widget.NewButton("Show details", func() {
+		if s.sendErr != nil {
+			showMailError(s.win(), "Report mail not sent", s.sendErr.Error())
+		}
+	})
+	s.details.Hide()
+	s.outbox = container.NewVBox()
 	exportCSV := widget.NewButton("Export CSV…", func() { s.onExport("csv") })
 	exportHTML := widget.NewButton("Export HTML…", func() { s.onExport("html") })
 	send := widget.NewButton("Send by email now", s.onSend)
@@ -55,10 +88,19 @@ func (s *reportsScreen) build() fyne.CanvasObject {
 	if s.tools.Send == nil {
 		send.Disable()
 	}
-	top := container.NewVBox(container.NewHBox(s.dates, exportCSV, exportHTML, send), s.status)
+	top := container.NewVBox(container.NewHBox(s.dates, exportCSV, exportHTML, send),
+		s.status, container.NewHBox(s.details))
+	s.top = top
 	body := container.NewVBox(s.summary, widget.NewLabelWithStyle("Repairs (local records changed to match Metrc)", fyne.TextAlignLeading, fyne.TextStyle{Bold: true}), s.repairs)
+	if s.box != nil {
+		body.Objects = append([]fyne.CanvasObject{
+			widget.NewLabelWithStyle("Report mails", fyne.TextAlignLeading, fyne.TextStyle{Bold: true}), s.outbox,
+			widget.NewSeparator()}, body.Objects...)
+	}
 	s.loadDates()
-	return container.NewBorder(top, nil, nil, nil, container.NewVScroll(body))
+	s.loadOutbox()
+	s.body, s.scroll = body, container.NewVScroll(body)
+	return container.NewBorder(top, nil, nil, nil, s.scroll)
 }
 
 func (s *reportsScreen) loadDates() {
@@ -66,7 +108,7 @@ func (s *reportsScreen) loadDates() {
 		ds, err := s.rec.ReportDates()
 		do(func() {
 			if err != nil {
-				s.status.SetText(errorLine("Reports could not be read", err))
+				s.setStatus(errorLine("Reports could not be read", err), nil)
 				return
 			}
 			rev := make([]string, len(ds))
@@ -75,7 +117,7 @@ func (s *reportsScreen) loadDates() {
 			}
 			s.dates.Options = rev
 			if len(rev) == 0 {
-				s.status.SetText("No report yet: the first one is made tonight.")
+				s.setStatus("No report yet: the first one is made tonight.", nil)
 			} else if s.dates.Selected == "" {
 				s.dates.SetSelected(rev[0])
 			}
@@ -89,7 +131,7 @@ func (s *reportsScreen) onDate(date string) {
 		rep, err := s.rec.Report(date)
 		do(func() {
 			if err != nil {
-				s.status.SetText(errorLine("The report could not be read", err))
+				s.setStatus(errorLine("The report could not be read", err), nil)
 				return
 			}
 			s.report, s.loaded = rep, true
@@ -118,6 +160,7 @@ func (s *reportsScreen) show(rep app.Report) {
 	}
 	s.repairs.Objects = objs
 	s.repairs.Refresh()
+	s.relayout()
 }
 
 func (s *reportsScreen) repairRow(r app.Repair) fyne.CanvasObject {
@@ -145,7 +188,7 @@ func (s *reportsScreen) onUndo(id uint64) {
 				showError(s.win(), "Undo", err)
 				return
 			}
-			s.status.SetText("Repair undone.")
+			s.setStatus("Repair undone.", nil)
 			if s.dates.Selected != "" {
 				s.onDate(s.dates.Selected)
 			}
@@ -162,7 +205,7 @@ func (s *reportsScreen) onExport(format string) {
 		if err != nil || w == nil {
 			return
 		}
-		s.status.SetText("Exporting…")
+		s.setStatus("Exporting…", nil)
 		async(func() {
 			err := s.tools.Render(w, rep, format)
 			if cerr := w.Close(); err == nil {
@@ -173,7 +216,7 @@ func (s *reportsScreen) onExport(format string) {
 					showError(s.win(), "Export", err)
 					return
 				}
-				s.status.SetText("Exported to " + w.URI().Path())
+				s.setStatus("Exported to "+w.URI().Path(), nil)
 			})
 		})
 	}, s.win())
@@ -182,22 +225,283 @@ func (s *reportsScreen) onExport(format string) {
 }
 
 func (s *reportsScreen) onSend() {
-	if !s.loaded || s.tools.Send == nil {
+	if !s.loaded {
 		return
 	}
-	date := s.report.Date
-	s.status.SetText("Sending…")
+	s.send(s.report.Date)
+}
+
+// send mails the report of date now (the stored one, as it is) and says
+// whether it went; a failure is said in plain words, the mail server's
+// answer one click away, and the mail stays listed in the outbox.
+func (s *reportsScreen) send(date string) {
+	if s.tools.Send == nil {
+		return
+	}
+	s.setStatus("Sending the report of "+date+"…", nil)
 	async(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 		defer cancel()
 		err := s.tools.Send(ctx, date)
+		box, berr := s.readOutbox()
 		do(func() {
+			s.showOutbox(box, berr)
 			if err != nil {
-				s.status.SetText("Not sent yet; it stays in the outbox and is retried.")
-				showError(s.win(), "Send report", err)
+				text := fmt.Sprintf("The report of %s was not sent. %s", date, plainError(err))
+				if what := mailWords(err.Error()); what != "" {
+					text = fmt.Sprintf("The report of %s was not sent. %s It waits in the outbox and tracesync tries again by itself.", date, what)
+				}
+				s.setStatus(text, err)
 				return
 			}
-			s.status.SetText("Report of " + date + " sent.")
+			s.setStatus("Report of "+date+" sent.", nil)
 		})
 	})
+}
+
+// relayout lays the body out again after rows changed: a wrapped label
+// knows its height only once it has its width, so the rows below it move
+// only when the body is laid out anew. UI goroutine.
+func (s *reportsScreen) relayout() {
+	if s.body == nil {
+		return
+	}
+	s.body.Refresh()
+	s.scroll.Refresh()
+}
+
+// setStatus shows a status line; with an error, the button beside it shows
+// the error verbatim. UI goroutine.
+func (s *reportsScreen) setStatus(text string, err error) {
+	s.status.SetText(text)
+	s.sendErr = err
+	if err != nil {
+		s.details.Show()
+	} else {
+		s.details.Hide()
+	}
+	if s.top != nil {
+		s.top.Refresh() // the button's row appears or goes
+	}
+}
+
+// readOutbox reads the outbox (off the UI goroutine).
+func (s *reportsScreen) readOutbox() ([]app.OutboxMail, error) {
+	if s.box == nil {
+		return nil, nil
+	}
+	return s.box.Outbox()
+}
+
+// loadOutbox reads the outbox and shows it.
+func (s *reportsScreen) loadOutbox() {
+	if s.box == nil {
+		return
+	}
+	async(func() {
+		box, err := s.readOutbox()
+		do(func() { s.showOutbox(box, err) })
+	})
+}
+
+// showOutbox lists the mails waiting to be sent, each with its attempts,
+// last error and next try, or says that none waits and which report went
+// last. UI goroutine.
+func (s *reportsScreen) showOutbox(box []app.OutboxMail, err error) {
+	if s.box == nil {
+		return
+	}
+	if err != nil {
+		s.outbox.Objects = []fyne.CanvasObject{widget.NewLabel(errorLine("The mail outbox could not be read", err))}
+		s.outbox.Refresh()
+		s.relayout()
+		return
+	}
+	now, loc := s.clock.Now(), s.mailZone()
+	var objs []fyne.CanvasObject
+	var last *app.OutboxMail
+	for i, m := range box {
+		if !m.SentAt.IsZero() {
+			if last == nil || m.SentAt.After(last.SentAt) {
+				last = &box[i]
+			}
+			continue
+		}
+		objs = append(objs, s.outboxRow(m, now, loc))
+	}
+	if len(objs) == 0 {
+		text := "No report mail waiting."
+		switch {
+		case s.tools.Send == nil && last == nil:
+			text = "Reports are not mailed: set up the mail server (SMTP) in Settings to get the nightly report by email."
+		case last != nil:
+			text += fmt.Sprintf(" The last one sent was the report of %s, at %s.", last.Date, clockTime(last.SentAt, now, loc))
+		}
+		objs = append(objs, widget.NewLabel(text))
+	}
+	s.outbox.Objects = objs
+	s.outbox.Refresh()
+	s.relayout()
+	s.scheduleOutbox(box)
+}
+
+// outboxRow is one waiting mail: what happened in plain words, the mail
+// server's answer behind a button, and "Try again now".
+func (s *reportsScreen) outboxRow(m app.OutboxMail, now time.Time, loc *time.Location) fyne.CanvasObject {
+	var b strings.Builder
+	fmt.Fprintf(&b, "Report of %s: not sent yet.", m.Date)
+	if m.Attempts > 0 {
+		fmt.Fprintf(&b, " Tried %s, the last at %s.", plural(m.Attempts, "time", "times"), clockTime(m.LastTry, now, loc))
+		if m.LastError != "" {
+			what := mailWords(m.LastError)
+			if what == "" {
+				what = "The mail server did not accept it."
+			}
+			b.WriteString(" " + what)
+		}
+	}
+	switch {
+	case s.tools.Send == nil:
+		b.WriteString(" The mail server is not set up now: it waits until it is set up in Settings.")
+	case m.NextTry.IsZero():
+	case m.NextTry.After(now):
+		fmt.Fprintf(&b, " Next try at %s (in %s), by itself.", clockTime(m.NextTry, now, loc), app.Span(m.NextTry.Sub(now)))
+	default:
+		b.WriteString(" Next try: now, by itself.")
+	}
+	l := widget.NewLabel(b.String())
+	l.Wrapping = fyne.TextWrapWord
+	var buttons []fyne.CanvasObject
+	if m.LastError != "" {
+		msg := m.LastError
+		buttons = append(buttons, widget.NewButton("Show error", func() { showMailError(s.win(), "Report mail of "+m.Date, msg) }))
+	}
+	if s.tools.Send != nil {
+		date := m.Date
+		buttons = append(buttons, widget.NewButton("Try again now", func() { s.send(date) }))
+	}
+	return container.NewBorder(nil, nil, nil, container.NewHBox(buttons...), l)
+}
+
+// scheduleOutbox reads the outbox again just after the earliest waiting
+// mail's next try, so the list follows the retries the nightly loop makes
+// in the background. UI goroutine.
+func (s *reportsScreen) scheduleOutbox(box []app.OutboxMail) {
+	s.stopReload()
+	var next time.Time
+	waiting := false
+	for _, m := range box {
+		if m.SentAt.IsZero() {
+			waiting = true
+			if !m.NextTry.IsZero() && (next.IsZero() || m.NextTry.Before(next)) {
+				next = m.NextTry
+			}
+		}
+	}
+	if !waiting {
+		return
+	}
+	wait := outboxMinWait
+	if !next.IsZero() {
+		wait = max(next.Sub(s.clock.Now())+outboxGrace, outboxMinWait)
+	}
+	s.reload = time.AfterFunc(wait, func() {
+		if !stopped.Load() {
+			s.loadOutbox()
+		}
+	})
+}
+
+// stopReload cancels the pending outbox re-read. UI goroutine.
+func (s *reportsScreen) stopReload() {
+	if s.reload != nil {
+		s.reload.Stop()
+		s.reload = nil
+	}
+}
+
+// mailZone is the zone of mail times: the licenses' own when the shown
+// report's licenses share one, else this computer's.
+func (s *reportsScreen) mailZone() *time.Location {
+	var z *time.Location
+	for _, l := range s.report.Licenses {
+		lz := s.zone(l.License)
+		if z != nil && lz.String() != z.String() {
+			return time.Local
+		}
+		z = lz
+	}
+	if z == nil {
+		return time.Local
+	}
+	return z
+}
+
+// smtpCode finds the SMTP reply codes in an error text (a 4xx or 5xx
+// standing alone, as in `451 "try again later"` or "535 5.7.8 ..."), not
+// digits of a port or an address.
+var smtpCode = regexp.MustCompile(`(?:^|[\s:(])([45][0-9][0-9])(?:[\s-]|$)`)
+
+// mailWords says in plain words why the mail server did not take a report
+// mail, from its error text ("" when the text is not about mail). The
+// outbox keeps errors as text, so the text is what is classified.
+func mailWords(msg string) string {
+	m := strings.ToLower(msg)
+	has := func(subs ...string) bool {
+		for _, sub := range subs {
+			if strings.Contains(m, sub) {
+				return true
+			}
+		}
+		return false
+	}
+	code := map[string]bool{}
+	for _, c := range smtpCode.FindAllStringSubmatch(m, -1) {
+		code[c[1]] = true
+	}
+	anyCode := func(cs ...string) bool {
+		for _, c := range cs {
+			if code[c] {
+				return true
+			}
+		}
+		return false
+	}
+	switch {
+	case m == "":
+		return ""
+	case has("smtp is not set up"):
+		return "The mail server (SMTP) is not set up. Fill in the mail settings in Settings."
+	case has("smtp password", "keyring"):
+		return "The SMTP password could not be read from the system keyring. Enter it again in Settings."
+	case anyCode("530", "534", "535") || has("authentication", "auth failed", "username and password"):
+		return "The mail server did not accept the SMTP user name or password. Check them in Settings."
+	case has("x509", "certificate", "starttls", "tls:"):
+		return "No secure connection (STARTTLS) to the mail server could be made. Check the SMTP host and port in Settings."
+	case has("connection refused", "no such host", "network is unreachable", "host is unreachable", "dial tcp", "connection reset"):
+		return "The mail server could not be reached. Check the SMTP host and port in Settings, and the network."
+	case has("deadline exceeded", "timeout", "timed out"):
+		return "The mail server did not answer in time."
+	case anyCode("550", "551", "552", "553", "554") || has("recipient", "mailbox", "mail sender"):
+		return "The mail server refused the mail or an address. Check the sender and admin addresses in Settings."
+	case anyCode("421", "450", "451", "452") || has("try again"):
+		return "The mail server is busy and asked to try again later."
+	case has("smtp", "send mail"):
+		return "The mail server did not accept it."
+	}
+	return ""
+}
+
+// showMailError shows what the mail server answered, verbatim: the plain
+// words are already on the screen beside the button that opens this.
+func showMailError(w fyne.Window, title, detail string) {
+	if w == nil {
+		return
+	}
+	text := widget.NewLabel(detail)
+	text.Wrapping = fyne.TextWrapWord
+	content := container.NewVBox(widget.NewLabel("The mail server's answer:"), text)
+	d := dialog.NewCustom(title, "Close", content, w)
+	d.Resize(fyne.NewSize(520, 220))
+	d.Show()
 }

@@ -261,6 +261,9 @@ func (s *settingsScreen) collect() (app.Settings, error) {
 			c.AdminEmails = append(c.AdminEmails, a)
 		}
 	}
+	if c.SMTPHost != "" && (strings.TrimSpace(c.SMTPFrom) == "" || len(c.AdminEmails) == 0) {
+		return c, errors.New("to mail the nightly report, give the sender (From) and at least one admin email as well as the SMTP server")
+	}
 	return c, nil
 }
 

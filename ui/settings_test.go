@@ -127,3 +127,22 @@ func TestSettingsSetupNoteAndRestart(t *testing.T) {
 		t.Errorf("restarted %d times", restarted)
 	}
 }
+
+// An SMTP server without a sender or recipients would mail nothing, in
+// silence: Settings refuses it.
+func TestSettingsMailNeedsSenderAndRecipients(t *testing.T) {
+	test.NewTempApp(t)
+	syncAsync(t)
+	var w fyne.Window
+	s := newSettingsScreen(&fakeStore{}, &mapKeyring{}, nil, nil, func() fyne.Window { return w })
+	w = test.NewTempWindow(t, s.build())
+	s.smtpHost.SetText("smtp.example.com")
+	if _, err := s.collect(); err == nil || !strings.Contains(err.Error(), "sender") {
+		t.Errorf("no sender, no recipients: %v", err)
+	}
+	s.smtpFrom.SetText("tracesync@example.com")
+	s.admins.SetText("boss@example.com")
+	if _, err := s.collect(); err != nil {
+		t.Errorf("complete mail settings: %v", err)
+	}
+}

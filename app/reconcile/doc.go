@@ -50,4 +50,39 @@
 // Audit items close by themselves when their difference disappears; a person
 // may accept Metrc's values, re-queue the local value (a new job), or resolve
 // with a note. Every repair is logged and can be undone.
+//
+// # The nightly report
+//
+// A report covers one date for all licenses together (app.Report, stored
+// under its date, one mail per date): each license's part is that date in
+// the license's own time zone, midnight to midnight. So the report of a
+// date is complete only once the day is over in every license's zone, and
+// it comes due at ReportTime ("02:00") of the next day in every license's
+// zone: the latest of those instants, which is ReportTime in the zone
+// furthest west. With licenses in New York and Los Angeles at 02:00, the
+// report of the 10th comes due at 02:00 on the 11th in Los Angeles (05:00
+// in New York); at 02:00 in New York Los Angeles still has an hour of the
+// 10th left (23:00). No license's part is made before its own report time,
+// nor before its day ended. Licenses in one zone get exactly ReportTime
+// there. Only with no license configured does Params.ReportZone count.
+//
+// Storing a report and delivering it are separate. Report(date) stores a
+// finished day whenever someone asks (`tracesync report`, the Reports
+// screen); a stored report is never rebuilt, so what was mailed stays what
+// is shown. Delivery (Nightly) is: exported to <data>/reports as HTML and
+// CSV, and a mail of it in the outbox, sent or waiting. A date counts as
+// delivered when both export files exist (with a data folder) and the
+// outbox holds a mail of that date (with SMTP set) - whoever stored the
+// report. RunReports delivers every due date after the last delivered one
+// (the newest export, or the newest mail without a data folder), so a
+// start after nights off catches up on each missed day, at most
+// CatchUpDays of the latest; in a new data folder only the last due date.
+// A day someone already mailed with "Send by email now" is exported but
+// not mailed again. A catch-up report lists the repairs and matches of its
+// day, and the open audit items, jobs needing attention and unfinished
+// jobs as they stand when it is built.
+//
+// Mail goes through the outbox: a failed send stays there with its error
+// and is retried with backoff (a minute, doubling, at most an hour);
+// RetryMail and SendNow return the send errors so the window can say so.
 package reconcile

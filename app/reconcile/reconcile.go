@@ -45,7 +45,9 @@ type Params struct {
 	Interval time.Duration
 	// ReportTime is the local time of the nightly report, "15:04" (default "02:00").
 	ReportTime string
-	// ReportZone is the zone of ReportTime (nil: the first license's zone).
+	// ReportZone is the zone of ReportTime when no license is configured
+	// (nil: time.Local). With licenses, each license's own zone counts
+	// (doc.go, "The nightly report").
 	ReportZone *time.Location
 	Licenses   []app.License
 	Mailer     Mailer // nil: no SMTP set, reports are not mailed
@@ -74,7 +76,14 @@ type Reconciler struct {
 	mu      sync.Mutex // serialises runs and actions
 	lastRun map[string]time.Time
 
-	mailMu sync.Mutex // serialises outbox sends
+	// reportMu serialises reading, building and storing a report with
+	// its delivery (export, queuing its mail), so a report is stored once
+	// and a date is queued once. Never held while taking mailMu: a slow
+	// SMTP server must not hold up reading reports.
+	reportMu sync.Mutex
+	mailMu   sync.Mutex // serialises outbox sends and outbox updates
+
+	afterPass func() // tests: called after each pass of RunReports
 }
 
 type clockTime struct{ hour, min int }
@@ -120,9 +129,6 @@ func New(p Params) *Reconciler {
 	r.at = clockTime{t.Hour(), t.Minute()}
 	if r.p.ReportZone == nil {
 		r.p.ReportZone = time.Local
-		if len(p.Licenses) > 0 {
-			r.p.ReportZone = p.Licenses[0].Location()
-		}
 	}
 	if s, ok := r.p.Mailer.(*mail.Sender); ok && s == nil {
 		r.p.Mailer = nil // a typed nil from "no SMTP set" wiring

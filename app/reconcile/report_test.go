@@ -172,10 +172,11 @@ func TestFailedMailStaysQueuedAndIsRetried(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer srv.Close()
-	srv.FailNext(2)
+	srv.FailNext(3)
 	s := openStore(t)
 	clk := &fakeClock{}
 	date := dayFixture(t, s, clk)
+	clk.t = time.Date(2026, 2, 11, 2, 0, 0, 0, lic.Location())
 	sender, _ := mail.New(mail.Config{Host: "127.0.0.1", Port: srv.Port(), From: "t@shop.example", To: []string{"admin@shop.example"}})
 	r := New(Params{Store: s, Clock: clk, Logger: quiet(), Licenses: []app.License{lic}, Mailer: sender})
 	if err := r.Nightly(context.Background(), date); err != nil {
@@ -191,11 +192,20 @@ func TestFailedMailStaysQueuedAndIsRetried(t *testing.T) {
 		t.Fatalf("retried before due: %+v", box[0])
 	}
 	clk.Add(mailRetryBase)
-	next := r.flushOutbox(context.Background())
+	next, err := r.flushOutbox(context.Background())
 	if box, _ = r.Outbox(); box[0].Attempts != 2 || !box[0].SentAt.IsZero() || !next.Equal(clk.Now().Add(2*mailRetryBase)) {
 		t.Fatalf("second failure: %+v next %v", box[0], next)
 	}
-	// "Send again" does not wait for the backoff.
+	if err == nil || !strings.Contains(err.Error(), "451") || !strings.Contains(err.Error(), date) {
+		t.Fatalf("flush error: %v", err)
+	}
+	// "Send again" does not wait for the backoff, and says when it failed.
+	if err := r.RetryMail(context.Background()); err == nil || !strings.Contains(err.Error(), "451") {
+		t.Fatalf("a failed retry returned %v", err)
+	}
+	if box, _ = r.Outbox(); box[0].Attempts != 3 || !box[0].SentAt.IsZero() {
+		t.Fatalf("third failure: %+v", box[0])
+	}
 	if err := r.RetryMail(context.Background()); err != nil {
 		t.Fatal(err)
 	}

@@ -252,7 +252,7 @@ func startOwner(ctx context.Context, dir string, demoMode bool, c creds, log *sl
 	th := thresholds(o.settings)
 	o.rec = reconcile.New(reconcile.Params{
 		Store: st, Logger: log, Licenses: o.licenses,
-		ReportTime: o.settings.ReportTime, Mailer: newMailer(o.settings), DataDir: dir,
+		ReportTime: o.settings.ReportTime, Mailer: newMailer(o.settings, log), DataDir: dir,
 		Enqueue: func(jobs ...app.Job) ([]app.EnqueueResult, error) { return o.eng.Enqueue(jobs...) },
 	})
 	o.eng, err = engine.New(engine.Params{
@@ -352,12 +352,13 @@ type mailer struct{ s *mail.Sender }
 
 func (m mailer) Send(ctx context.Context, msg mail.Message) error { return m.s.Send(ctx, msg) }
 
-func newMailer(s app.Settings) reconcile.Mailer {
+func newMailer(s app.Settings, log *slog.Logger) reconcile.Mailer {
 	if s.SMTPHost == "" {
 		return nil
 	}
 	snd, err := mail.New(mail.Config{Host: s.SMTPHost, Port: s.SMTPPort, StartTLS: s.SMTPStartTLS || s.SMTPPort == 587, User: s.SMTPUser, From: s.SMTPFrom, To: s.AdminEmails, Password: mail.KeyringPassword()})
 	if err != nil {
+		log.Warn("the nightly report is not mailed: the mail settings are incomplete", "err", err)
 		return nil
 	}
 	return mailer{snd}
@@ -624,13 +625,8 @@ func reportTools(o *owner) ui.ReportTools {
 		}
 		return reconcile.RenderCSV(w, rep)
 	}}
-	if newMailer(o.settings) != nil {
-		t.Send = func(ctx context.Context, date string) error {
-			if err := o.rec.Nightly(ctx, date); err != nil {
-				return err
-			}
-			return o.rec.RetryMail(ctx)
-		}
+	if newMailer(o.settings, slog.New(slog.DiscardHandler)) != nil { // startOwner logged why not
+		t.Send = o.rec.SendNow
 	}
 	return t
 }
