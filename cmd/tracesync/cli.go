@@ -8,6 +8,7 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"runtime"
 	"strings"
 	"time"
 
@@ -102,7 +103,7 @@ func connect(g *globals, stderr io.Writer) (api, func(), error) {
 		return nil, nil, err
 	}
 	log := newLogger(stderr, slog.LevelWarn)
-	c, err := control.Dial(dir)
+	c, err := dialOwner(dir, log)
 	if err == nil {
 		return c, func() {}, nil
 	}
@@ -119,7 +120,7 @@ func connect(g *globals, stderr io.Writer) (api, func(), error) {
 		// The owner may be starting: its socket appears within moments.
 		deadline := time.Now().Add(3 * time.Second)
 		for time.Now().Before(deadline) {
-			if c, derr := control.Dial(dir); derr == nil {
+			if c, derr := dialOwner(dir, log); derr == nil {
 				return c, func() {}, nil
 			}
 			time.Sleep(100 * time.Millisecond)
@@ -139,6 +140,77 @@ func connect(g *globals, stderr io.Writer) (api, func(), error) {
 		return nil, nil, exitf(exitFailure, "%w", err)
 	}
 	return localAPI{b}, func() { st.Close() }, nil
+}
+
+// envOwnerTimeout overrides control.DefaultTimeout: how long a subcommand
+// waits for the owner's answer, and how long an import through the owner may
+// see no progress (tests shorten it, like TRACESYNC_BACKOFF_CAP).
+const envOwnerTimeout = "TRACESYNC_OWNER_TIMEOUT"
+
+// dialOwner reaches the owner of dir, or returns *control.ErrNoOwner.
+//
+// A request that gets no answer in time ends the subcommand with exit 3 (a
+// process holds the folder but cannot be reached). Ctrl-C needs nothing
+// here: the subcommands install no signal handler, so SIGINT (and SIGTERM)
+// end the process at once, however long it has been waiting, and the owner
+// sees the connection close. Do not add a handler to this path without
+// making it end the wait (TestCtrlCEndsWaitingStatus).
+func dialOwner(dir string, log *slog.Logger) (api, error) {
+	c, err := control.Dial(dir)
+	if err != nil {
+		return nil, err
+	}
+	if d := envDuration(envOwnerTimeout, log); d > 0 {
+		c.Timeout = d
+	}
+	return ownerAPI{c: c, dir: dir}, nil
+}
+
+// ownerAPI is api on the owner's control socket.
+type ownerAPI struct {
+	c   *control.Client
+	dir string
+}
+
+func (o ownerAPI) Status(ctx context.Context) ([]control.Status, error) {
+	st, err := o.c.Status(ctx)
+	return st, o.err(err)
+}
+func (o ownerAPI) Jobs(ctx context.Context, q control.JobsQuery) ([]control.JobInfo, error) {
+	js, err := o.c.Jobs(ctx, q)
+	return js, o.err(err)
+}
+func (o ownerAPI) Push(ctx context.Context, r control.PushRequest) (control.PushResult, error) {
+	res, err := o.c.Push(ctx, r)
+	return res, o.err(err)
+}
+func (o ownerAPI) Import(ctx context.Context, k importcsv.Kind, r io.Reader) (control.ImportResult, error) {
+	res, err := o.c.Import(ctx, k, r)
+	return res, o.err(err)
+}
+func (o ownerAPI) Report(ctx context.Context, w io.Writer, date, format string) error {
+	return o.err(o.c.Report(ctx, w, date, format))
+}
+
+// err turns an owner that does not answer into exit 3, saying how to find
+// and stop it.
+func (o ownerAPI) err(err error) error {
+	var na *control.ErrNoAnswer
+	if !errors.As(err, &na) {
+		return err
+	}
+	who := "the tracesync process (the app or `tracesync run`) that owns the data folder " + o.dir
+	pid, find := "PID", " Find it with `ps -ef | grep tracesync`."
+	if na.PID > 0 {
+		who += fmt.Sprintf(" (process %d)", na.PID)
+		pid, find = fmt.Sprint(na.PID), ""
+	}
+	how := fmt.Sprintf("%s If it was stopped (Ctrl-Z, kill -STOP), resume it: `fg` in its terminal, or `kill -CONT %s`."+
+		" If it hangs, end it: `kill %s`, then `kill -9 %s` if it is still there.", find, pid, pid, pid)
+	if runtime.GOOS == "windows" {
+		how = " Find tracesync.exe in Task Manager and end it."
+	}
+	return exitf(exitBusy, "%s does not answer (no answer in %s).%s Then try again.", who, na.After, how)
 }
 
 // isTerminal reports whether w is a terminal that takes colours.
