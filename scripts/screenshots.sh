@@ -78,7 +78,10 @@ xdotool type --delay 20 'R-SHOT-0001'
 sleep 2
 click 600 215 2
 shot queue
-section 3 && shot audit
+section 3
+click 258 139 6 # Check now: pull, then compare (the refused receipt is an audit item)
+click 450 178 2 # the first item: both sides and what can be done
+shot audit
 section 4 && shot reports
 section 7 && shot settings
 

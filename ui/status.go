@@ -83,15 +83,16 @@ func (s *statusScreen) show(hs []app.Health, down bool, since time.Time) {
 		s.grid.Refresh()
 	}
 	if down {
-		pending := 0
+		pending, attention := 0, 0
 		for _, h := range hs {
 			pending += h.Pending
+			attention += h.NeedsAttention
 		}
 		zone := time.Local
 		if len(hs) > 0 {
 			zone = s.zone(hs[0].License)
 		}
-		s.bannerText.SetText(apiDownText(since, now, zone, pending))
+		s.bannerText.SetText(apiDownText(since, now, zone, pending, attention))
 		s.banner.Show()
 	} else {
 		s.banner.Hide()
@@ -101,12 +102,16 @@ func (s *statusScreen) show(hs []app.Health, down bool, since time.Time) {
 
 // apiDownText is the banner: "The Metrc API is down since 09:12 (2 h 05 min)
 // — 1,284 records queued. They are saved here and will be sent when Metrc is back."
-func apiDownText(since, now time.Time, loc *time.Location, pending int) string {
+func apiDownText(since, now time.Time, loc *time.Location, pending, attention int) string {
 	t := "The Metrc API is down"
 	if !since.IsZero() {
 		t += fmt.Sprintf(" since %s (%s)", clockTime(since, now, loc), app.Span(now.Sub(since)))
 	}
-	return t + " — " + plural(pending, "record", "records") + " queued. They are saved here and will be sent when Metrc is back. Nothing to do."
+	t += " — " + plural(pending, "record", "records") + " queued. They are saved here and will be sent when Metrc is back."
+	if attention > 0 {
+		return t + " " + plural(attention, "record needs", "records need") + " a person: see the Queue."
+	}
+	return t + " Nothing to do."
 }
 
 func (s *statusScreen) onPush(license string) {

@@ -116,6 +116,14 @@ func TestStatusScreenBannerAndActions(t *testing.T) {
 	if !strings.HasPrefix(s.bannerText.Text, want) {
 		t.Errorf("banner = %q, want prefix %q", s.bannerText.Text, want)
 	}
+	if !strings.HasSuffix(s.bannerText.Text, "Nothing to do.") {
+		t.Errorf("banner = %q: nothing needs a person", s.bannerText.Text)
+	}
+	red.NeedsAttention = 1
+	s.show([]app.Health{red, green}, true, red.Since)
+	if !strings.HasSuffix(s.bannerText.Text, "1 record needs a person: see the Queue.") {
+		t.Errorf("banner = %q with a record needing a person", s.bannerText.Text)
+	}
 	if len(s.grid.Objects) != 2 {
 		t.Fatalf("%d cards, want 2", len(s.grid.Objects))
 	}
