@@ -52,7 +52,9 @@ waitfor() { # waitfor SECONDS GREP-PATTERN [N]: until N lines of status --json m
 		(($(status | grep -c "$2" || true) >= ${3:-1})) && return 0
 		sleep 1
 	done
-	say "timed out waiting for $2"
+	say "timed out waiting for $2 (the window as it was: $tmp/timeout.png; the log: $tmp/app.log)"
+	import -window "$wid" "$tmp/timeout.png" || true
+	cp "$tmp/timeout.png" "$tmp/app.log" "${TMPDIR:-/tmp}/" 2>/dev/null || true
 	return 1
 }
 click() { xdotool mousemove --window "$wid" "$1" "$2" click 1; sleep "${3:-1.5}"; }
