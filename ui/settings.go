@@ -304,7 +304,10 @@ func (s *settingsScreen) onRestart() {
 func (s *settingsScreen) onSaveKeys() {
 	vendor, user := strings.TrimSpace(s.vendor.Text), strings.TrimSpace(s.user.Text)
 	if vendor == "" && user == "" {
-		s.keyStatus.SetText(s.keyWords())
+		async(func() { // the keyring is a D-Bus call: never on the UI goroutine
+			status := s.keyWords()
+			do(func() { s.keyStatus.SetText(status) })
+		})
 		return
 	}
 	if s.keys == nil {
@@ -332,10 +335,13 @@ func (s *settingsScreen) onSaveKeys() {
 }
 
 func (s *settingsScreen) onAutostart(on bool) {
-	if s.auto == nil || on == s.auto.Enabled() {
+	if s.auto == nil {
 		return
 	}
-	async(func() {
+	async(func() { // the entry is a file: never read on the UI goroutine
+		if on == s.auto.Enabled() {
+			return
+		}
 		var err error
 		if on {
 			err = s.auto.Enable()

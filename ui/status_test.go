@@ -192,3 +192,25 @@ func TestStatusPushNowSaysWhatHappens(t *testing.T) {
 		t.Errorf("note %q", s.note.Text)
 	}
 }
+
+// The tray icon takes the most severe colour; grey only when all are grey.
+func TestTrayColourIsTheWorst(t *testing.T) {
+	for _, tc := range []struct {
+		in   []app.Color
+		want app.Color
+	}{
+		{nil, app.Grey},
+		{[]app.Color{app.Grey, app.Grey}, app.Grey},
+		{[]app.Color{app.Grey, app.Green}, app.Green},
+		{[]app.Color{app.Green, app.Orange, app.Green}, app.Orange},
+		{[]app.Color{app.Orange, app.Red, app.Grey}, app.Red},
+	} {
+		var hs []app.Health
+		for _, c := range tc.in {
+			hs = append(hs, app.Health{Color: c})
+		}
+		if got := worst(hs); got != tc.want {
+			t.Errorf("worst(%v) = %v, want %v", tc.in, got, tc.want)
+		}
+	}
+}
