@@ -3,6 +3,7 @@ package ui
 import (
 	"context"
 	"fmt"
+	"sort"
 	"strings"
 	"time"
 
@@ -23,9 +24,12 @@ type auditScreen struct {
 
 	list     *widget.List
 	showAll  *widget.Check
+	search   *widget.Entry
+	license  *widget.Select
 	status   *widget.Label
 	detail   *fyne.Container
-	items    []app.AuditItem
+	all      []app.AuditItem // as read, before the search and license filter
+	items    []app.AuditItem // shown
 	onChange func()
 
 	// check runs reconciliation on demand ("Check now"); nil hides the
@@ -47,6 +51,11 @@ func (s *auditScreen) build() fyne.CanvasObject {
 	}
 	s.status = widget.NewLabel("")
 	s.showAll = widget.NewCheck("Show closed and resolved items too", func(bool) { s.load() })
+	s.search = widget.NewEntry()
+	s.search.SetPlaceHolder("Search label, item or reason")
+	s.search.OnChanged = func(string) { s.filter() }
+	s.license = widget.NewSelect([]string{allLicenses}, func(string) { s.filter() })
+	s.license.SetSelected(allLicenses)
 	s.list = widget.NewList(func() int { return len(s.items) },
 		func() fyne.CanvasObject { return truncLabel() },
 		func(i widget.ListItemID, o fyne.CanvasObject) { o.(*widget.Label).SetText(auditLine(s.items[i])) })
@@ -55,7 +64,7 @@ func (s *auditScreen) build() fyne.CanvasObject {
 	split := container.NewHSplit(s.list, container.NewVScroll(s.detail))
 	split.Offset = 0.5
 	s.load()
-	top := container.NewVBox(s.showAll, s.status)
+	top := container.NewVBox(container.NewBorder(nil, nil, s.license, s.showAll, s.search), s.status)
 	if s.check != nil && s.licenses != nil {
 		s.checkBtn = widget.NewButton("Check now", s.onCheckNow)
 		s.checkMsg = widget.NewLabel("Compares every license with Metrc now (it also runs every 10 minutes).")
@@ -146,16 +155,60 @@ func (s *auditScreen) load() {
 				s.status.SetText(errorLine("The audit feed could not be read", err))
 				return
 			}
-			s.items = items
-			if len(items) == 0 {
-				s.status.SetText("No differences to look at. Nothing to do.")
-			} else {
-				s.status.SetText(plural(len(items), "item", "items"))
-			}
-			s.list.UnselectAll()
-			s.list.Refresh()
+			s.all = items
+			s.filter()
 		})
 	})
+}
+
+// filter shows the items of the chosen license that match the search
+// (label, item, reason, kind; any case), on the UI goroutine.
+func (s *auditScreen) filter() {
+	if s.list == nil {
+		return
+	}
+	lics := map[string]bool{}
+	var opts []string
+	for _, it := range s.all {
+		if !lics[it.License] {
+			lics[it.License] = true
+			opts = append(opts, it.License)
+		}
+	}
+	sort.Strings(opts)
+	s.license.Options = append([]string{allLicenses}, opts...)
+	lic, q := s.license.Selected, strings.ToLower(strings.TrimSpace(s.search.Text))
+	s.items = s.items[:0]
+	for _, it := range s.all {
+		if lic != allLicenses && lic != "" && it.License != lic {
+			continue
+		}
+		if q != "" && !strings.Contains(strings.ToLower(auditSearchText(it)), q) {
+			continue
+		}
+		s.items = append(s.items, it)
+	}
+	switch {
+	case len(s.all) == 0:
+		s.status.SetText("No differences to look at. Nothing to do.")
+	case len(s.items) == len(s.all):
+		s.status.SetText(plural(len(s.items), "item", "items"))
+	default:
+		s.status.SetText(fmt.Sprintf("%s of %d", plural(len(s.items), "item", "items"), len(s.all)))
+	}
+	s.list.UnselectAll()
+	s.list.Refresh()
+}
+
+// auditSearchText is what the search box looks in.
+func auditSearchText(it app.AuditItem) string {
+	t := it.License + " " + it.Label + " " + auditKindWords(it.Kind) + " " + it.Why
+	for _, p := range []*app.PackageState{it.Local, it.Metrc} {
+		if p != nil {
+			t += " " + p.Item + " " + p.Location
+		}
+	}
+	return t
 }
 
 func sideText(p *app.PackageState) string {

@@ -361,3 +361,36 @@ func TestAuditReloadsAndChecksNow(t *testing.T) {
 		t.Errorf("error not reported: %q", got)
 	}
 }
+
+// The audit feed narrows by license and by a search over label, item and
+// reason.
+func TestAuditSearchAndLicenseFilter(t *testing.T) {
+	test.NewTempApp(t)
+	syncAsync(t)
+	rec := auditFixture()
+	rec.items = append(rec.items,
+		app.AuditItem{ID: 6, License: "C11-000002", Label: "1A4000000000000000000077", Kind: app.AuditLost,
+			Local: &app.PackageState{Item: "Gelato 3.5g", Quantity: 2, Unit: "Each", Location: "Vault"}, Status: app.AuditOpen},
+		app.AuditItem{ID: 7, License: "CML-000001", Label: "1A4000000000000000000078", Kind: app.AuditConflict, Status: app.AuditOpen})
+	s := newAuditScreen(rec, fixedClock{testNow}, func(string) *time.Location { return time.UTC }, func() fyne.Window { return nil })
+	test.NewTempWindow(t, s.build())
+	if len(s.items) != 3 || s.status.Text != "3 items" {
+		t.Fatalf("%d items, %q", len(s.items), s.status.Text)
+	}
+	if got := strings.Join(s.license.Options, ","); got != allLicenses+",C11-000002,CML-000001" {
+		t.Errorf("license options %q", got)
+	}
+	test.Type(s.search, "gelato")
+	if len(s.items) != 1 || s.items[0].ID != 6 || s.status.Text != "1 item of 3" {
+		t.Errorf("search: %d items, %q", len(s.items), s.status.Text)
+	}
+	s.search.SetText("")
+	s.license.SetSelected("CML-000001")
+	if len(s.items) != 2 || s.status.Text != "2 items of 3" {
+		t.Errorf("license: %d items, %q", len(s.items), s.status.Text)
+	}
+	test.Type(s.search, "CONFLICTS")
+	if len(s.items) != 1 || s.items[0].ID != 7 {
+		t.Errorf("license and search: %+v", s.items)
+	}
+}
