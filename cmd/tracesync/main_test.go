@@ -685,7 +685,20 @@ func xvfb(t *testing.T) string {
 		t.Fatal(err)
 	}
 	w.Close()
-	t.Cleanup(func() { x.Process.Kill(); x.Wait() })
+	t.Cleanup(func() {
+		// SIGTERM, not SIGKILL: a killed Xvfb leaves its socket in
+		// /tmp/.X11-unix behind, and the next test's server, given the
+		// same display number, could then not be reached.
+		x.Process.Signal(syscall.SIGTERM)
+		done := make(chan struct{})
+		go func() { x.Wait(); close(done) }()
+		select {
+		case <-done:
+		case <-time.After(10 * time.Second):
+			x.Process.Kill()
+			<-done
+		}
+	})
 	num, err := bufio.NewReader(r).ReadString('\n')
 	if err != nil {
 		t.Fatalf("Xvfb display: %v", err)
