@@ -158,8 +158,8 @@ func (j Job) LastAttempt() Attempt {
 // that got no HTTP answer, named from the error's type (app/engine's
 // attemptOutcome). They are lastError as they stand.
 var transportWords = map[string]bool{
-	"timeout": true, "connection refused": true, "connection reset": true,
-	"connection closed": true, "host not found": true, "DNS lookup failed": true,
+	OutcomeTimeout: true, OutcomeRefused: true, OutcomeReset: true,
+	OutcomeClosed: true, OutcomeHostNotFound: true, OutcomeDNSFailure: true,
 }
 
 // transportClasses are the outcomes of a send without an HTTP answer whose
@@ -204,15 +204,15 @@ func transportText(outcome, msg string) string {
 	case msg == "":
 		return outcome
 	case strings.Contains(m, "deadline exceeded"), strings.Contains(m, "timeout"), strings.Contains(m, "timed out"):
-		return "timeout"
+		return OutcomeTimeout
 	case strings.Contains(m, "connection refused"), strings.Contains(m, "actively refused"):
-		return "connection refused"
+		return OutcomeRefused
 	case strings.Contains(m, "connection reset"), strings.Contains(m, "forcibly closed"):
-		return "connection reset"
+		return OutcomeReset
 	case strings.Contains(m, "eof"):
-		return "connection closed"
+		return OutcomeClosed
 	case strings.Contains(m, "no such host"):
-		return "host not found"
+		return OutcomeHostNotFound
 	case strings.Contains(m, "://"):
 		return outcome // a Go error quoting the request's URL
 	}
@@ -222,6 +222,16 @@ func transportText(outcome, msg string) string {
 // Attempt outcomes the engine records.
 const (
 	OutcomeDone = "done"
+
+	// A send that got no HTTP answer, named from the error's type: lastError
+	// shows these as they stand (DESIGN.md: "timeout", ...). The attempt's
+	// Message keeps the transport error itself for the job's history.
+	OutcomeTimeout      = "timeout"
+	OutcomeRefused      = "connection refused"
+	OutcomeReset        = "connection reset"
+	OutcomeClosed       = "connection closed"
+	OutcomeHostNotFound = "host not found"
+	OutcomeDNSFailure   = "DNS lookup failed"
 )
 
 // Key builders (DESIGN.md "Keys"). Other kinds get a unique key from the

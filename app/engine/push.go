@@ -566,19 +566,6 @@ func asMetrcError(err error) *app.MetrcError {
 	return &app.MetrcError{Class: app.ClassAmbiguous, Err: err}
 }
 
-// Outcomes of attempts that got no HTTP answer, named from the error's
-// type: `jobs --json` shows them as lastError (DESIGN.md: "timeout", ...;
-// app/control knows these words). The attempt's Message keeps the
-// transport error itself for the job's history.
-const (
-	outcomeTimeout      = "timeout"
-	outcomeRefused      = "connection refused"
-	outcomeReset        = "connection reset"
-	outcomeClosed       = "connection closed"
-	outcomeHostNotFound = "host not found"
-	outcomeDNSFailure   = "DNS lookup failed"
-)
-
 // attemptOutcome is the Outcome recorded for a failed send: the transport
 // failure's plain name when there was no HTTP answer and its type tells,
 // else the class ("rejected", "no answer", ...).
@@ -599,18 +586,18 @@ func transportOutcome(err error) string {
 	var dns *net.DNSError
 	switch {
 	case errors.Is(err, context.DeadlineExceeded), errors.As(err, &ne) && ne.Timeout():
-		return outcomeTimeout
+		return app.OutcomeTimeout
 	case errors.As(err, &dns):
 		if dns.IsNotFound {
-			return outcomeHostNotFound
+			return app.OutcomeHostNotFound
 		}
-		return outcomeDNSFailure
+		return app.OutcomeDNSFailure
 	case errors.Is(err, syscall.ECONNREFUSED):
-		return outcomeRefused
+		return app.OutcomeRefused
 	case errors.Is(err, syscall.ECONNRESET):
-		return outcomeReset
+		return app.OutcomeReset
 	case errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF):
-		return outcomeClosed
+		return app.OutcomeClosed
 	}
 	return ""
 }
