@@ -95,6 +95,7 @@ type ReconcileAPI interface {
 	Undo(repairID uint64) error
 	ReportDates() ([]string, error)
 	Report(date string) (app.Report, error)
+	Outbox() ([]app.OutboxMail, error) // report mails, sent and waiting
 }
 
 // AuditChecker runs reconciliation for one license at once (the CLI adapts

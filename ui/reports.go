@@ -3,7 +3,6 @@ package ui
 import (
 	"context"
 	"fmt"
-	"regexp"
 	"strings"
 	"time"
 
@@ -19,7 +18,6 @@ import (
 // export, "send by email now" and the report mails still waiting to go.
 type reportsScreen struct {
 	rec   ReconcileAPI
-	box   outboxReader // nil: the outbox is not shown
 	tools ReportTools
 	clock app.Clock
 	zone  func(string) *time.Location
@@ -40,12 +38,6 @@ type reportsScreen struct {
 	reload  *time.Timer // re-reads the outbox after the next retry
 }
 
-// outboxReader lists the report mails, sent and waiting
-// ((*reconcile.Reconciler).Outbox).
-type outboxReader interface {
-	Outbox() ([]app.OutboxMail, error)
-}
-
 // After a waiting mail's next try the outbox is read again, this much
 // later (the try itself takes a moment), and never sooner than
 // outboxMinWait from now.
@@ -55,9 +47,7 @@ const (
 )
 
 func newReportsScreen(rec ReconcileAPI, tools ReportTools, clock app.Clock, zone func(string) *time.Location, win func() fyne.Window) *reportsScreen {
-	s := &reportsScreen{rec: rec, tools: tools, clock: clock, zone: zone, win: win}
-	s.box, _ = rec.(outboxReader)
-	return s
+	return &reportsScreen{rec: rec, tools: tools, clock: clock, zone: zone, win: win}
 }
 
 func (s *reportsScreen) build() fyne.CanvasObject {
@@ -92,11 +82,9 @@ func (s *reportsScreen) build() fyne.CanvasObject {
 		s.status, container.NewHBox(s.details))
 	s.top = top
 	body := container.NewVBox(s.summary, widget.NewLabelWithStyle("Repairs (local records changed to match Metrc)", fyne.TextAlignLeading, fyne.TextStyle{Bold: true}), s.repairs)
-	if s.box != nil {
-		body.Objects = append([]fyne.CanvasObject{
-			widget.NewLabelWithStyle("Report mails", fyne.TextAlignLeading, fyne.TextStyle{Bold: true}), s.outbox,
-			widget.NewSeparator()}, body.Objects...)
-	}
+	body.Objects = append([]fyne.CanvasObject{
+		widget.NewLabelWithStyle("Report mails", fyne.TextAlignLeading, fyne.TextStyle{Bold: true}), s.outbox,
+		widget.NewSeparator()}, body.Objects...)
 	s.loadDates()
 	s.loadOutbox()
 	s.body, s.scroll = body, container.NewVScroll(body)
@@ -243,7 +231,7 @@ func (s *reportsScreen) send(date string) {
 		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 		defer cancel()
 		err := s.tools.Send(ctx, date)
-		box, berr := s.readOutbox()
+		box, berr := s.rec.Outbox()
 		do(func() {
 			s.showOutbox(box, berr)
 			if err != nil {
@@ -285,21 +273,10 @@ func (s *reportsScreen) setStatus(text string, err error) {
 	}
 }
 
-// readOutbox reads the outbox (off the UI goroutine).
-func (s *reportsScreen) readOutbox() ([]app.OutboxMail, error) {
-	if s.box == nil {
-		return nil, nil
-	}
-	return s.box.Outbox()
-}
-
 // loadOutbox reads the outbox and shows it.
 func (s *reportsScreen) loadOutbox() {
-	if s.box == nil {
-		return
-	}
 	async(func() {
-		box, err := s.readOutbox()
+		box, err := s.rec.Outbox()
 		do(func() { s.showOutbox(box, err) })
 	})
 }
@@ -308,9 +285,6 @@ func (s *reportsScreen) loadOutbox() {
 // last error and next try, or says that none waits and which report went
 // last. UI goroutine.
 func (s *reportsScreen) showOutbox(box []app.OutboxMail, err error) {
-	if s.box == nil {
-		return
-	}
 	if err != nil {
 		s.outbox.Objects = []fyne.CanvasObject{widget.NewLabel(errorLine("The mail outbox could not be read", err))}
 		s.outbox.Refresh()
@@ -435,61 +409,6 @@ func (s *reportsScreen) mailZone() *time.Location {
 		return time.Local
 	}
 	return z
-}
-
-// smtpCode finds the SMTP reply codes in an error text (a 4xx or 5xx
-// standing alone, as in `451 "try again later"` or "535 5.7.8 ..."), not
-// digits of a port or an address.
-var smtpCode = regexp.MustCompile(`(?:^|[\s:(])([45][0-9][0-9])(?:[\s-]|$)`)
-
-// mailWords says in plain words why the mail server did not take a report
-// mail, from its error text ("" when the text is not about mail). The
-// outbox keeps errors as text, so the text is what is classified.
-func mailWords(msg string) string {
-	m := strings.ToLower(msg)
-	has := func(subs ...string) bool {
-		for _, sub := range subs {
-			if strings.Contains(m, sub) {
-				return true
-			}
-		}
-		return false
-	}
-	code := map[string]bool{}
-	for _, c := range smtpCode.FindAllStringSubmatch(m, -1) {
-		code[c[1]] = true
-	}
-	anyCode := func(cs ...string) bool {
-		for _, c := range cs {
-			if code[c] {
-				return true
-			}
-		}
-		return false
-	}
-	switch {
-	case m == "":
-		return ""
-	case has("smtp is not set up"):
-		return "The mail server (SMTP) is not set up. Fill in the mail settings in Settings."
-	case has("smtp password", "keyring"):
-		return "The SMTP password could not be read from the system keyring. Enter it again in Settings."
-	case anyCode("530", "534", "535") || has("authentication", "auth failed", "username and password"):
-		return "The mail server did not accept the SMTP user name or password. Check them in Settings."
-	case has("x509", "certificate", "starttls", "tls:"):
-		return "No secure connection (STARTTLS) to the mail server could be made. Check the SMTP host and port in Settings."
-	case has("connection refused", "no such host", "network is unreachable", "host is unreachable", "dial tcp", "connection reset"):
-		return "The mail server could not be reached. Check the SMTP host and port in Settings, and the network."
-	case has("deadline exceeded", "timeout", "timed out"):
-		return "The mail server did not answer in time."
-	case anyCode("550", "551", "552", "553", "554") || has("recipient", "mailbox", "mail sender"):
-		return "The mail server refused the mail or an address. Check the sender and admin addresses in Settings."
-	case anyCode("421", "450", "451", "452") || has("try again"):
-		return "The mail server is busy and asked to try again later."
-	case has("smtp", "send mail"):
-		return "The mail server did not accept it."
-	}
-	return ""
 }
 
 // showMailError shows what the mail server answered, verbatim: the plain

@@ -95,6 +95,7 @@ func (r *fakeReconciler) Resolve(id uint64, note string) error {
 }
 func (r *fakeReconciler) Repairs(from, to time.Time) ([]app.Repair, error) { return nil, nil }
 func (r *fakeReconciler) Undo(id uint64) error                             { r.do(fmt.Sprint("undo ", id)); return nil }
+func (r *fakeReconciler) Outbox() ([]app.OutboxMail, error)                { return nil, nil }
 func (r *fakeReconciler) ReportDates() ([]string, error) {
 	return []string{"2026-11-26", "2026-11-27"}, nil
 }

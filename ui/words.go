@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"regexp"
 	"strings"
 
 	"fyne.io/fyne/v2"
@@ -196,4 +197,59 @@ func errorLine(what string, err error) string {
 		return fmt.Sprintf("%s: %s", what, words)
 	}
 	return fmt.Sprintf("%s: %v. Nothing was lost.", what, err)
+}
+
+// smtpCode finds the SMTP reply codes in an error text (a 4xx or 5xx
+// standing alone, as in `451 "try again later"` or "535 5.7.8 ..."), not
+// digits of a port or an address.
+var smtpCode = regexp.MustCompile(`(?:^|[\s:(])([45][0-9][0-9])(?:[\s-]|$)`)
+
+// mailWords says in plain words why the mail server did not take a report
+// mail, from its error text ("" when the text is not about mail). The
+// outbox keeps errors as text, so the text is what is classified.
+func mailWords(msg string) string {
+	m := strings.ToLower(msg)
+	has := func(subs ...string) bool {
+		for _, sub := range subs {
+			if strings.Contains(m, sub) {
+				return true
+			}
+		}
+		return false
+	}
+	code := map[string]bool{}
+	for _, c := range smtpCode.FindAllStringSubmatch(m, -1) {
+		code[c[1]] = true
+	}
+	anyCode := func(cs ...string) bool {
+		for _, c := range cs {
+			if code[c] {
+				return true
+			}
+		}
+		return false
+	}
+	switch {
+	case m == "":
+		return ""
+	case has("smtp is not set up"):
+		return "The mail server (SMTP) is not set up. Fill in the mail settings in Settings."
+	case has("smtp password", "keyring"):
+		return "The SMTP password could not be read from the system keyring. Enter it again in Settings."
+	case anyCode("530", "534", "535") || has("authentication", "auth failed", "username and password"):
+		return "The mail server did not accept the SMTP user name or password. Check them in Settings."
+	case has("x509", "certificate", "starttls", "tls:"):
+		return "No secure connection (STARTTLS) to the mail server could be made. Check the SMTP host and port in Settings."
+	case has("connection refused", "no such host", "network is unreachable", "host is unreachable", "dial tcp", "connection reset"):
+		return "The mail server could not be reached. Check the SMTP host and port in Settings, and the network."
+	case has("deadline exceeded", "timeout", "timed out"):
+		return "The mail server did not answer in time."
+	case anyCode("550", "551", "552", "553", "554") || has("recipient", "mailbox", "mail sender"):
+		return "The mail server refused the mail or an address. Check the sender and admin addresses in Settings."
+	case anyCode("421", "450", "451", "452") || has("try again"):
+		return "The mail server is busy and asked to try again later."
+	case has("smtp", "send mail"):
+		return "The mail server did not accept it."
+	}
+	return ""
 }
