@@ -96,7 +96,7 @@ func computeHealth(in healthInput) app.Health {
 	if waiting > 0 && !in.stats.OldestBusiness.IsZero() {
 		deadline := in.stats.OldestBusiness.Add(in.th.Deadline)
 		if left := deadline.Sub(in.now); left <= in.th.DeadlineWarn {
-			line := fmt.Sprintf("A record from %s must reach Metrc by %s", clock(in.stats.OldestBusiness, in.lic), clock(deadline, in.lic))
+			line := fmt.Sprintf("A record from %s must reach Metrc by %s", clock(in.stats.OldestBusiness, loc), clock(deadline, loc))
 			if left > 0 {
 				line += " (in " + app.Span(left) + ")."
 			} else {
@@ -148,7 +148,7 @@ func computeHealth(in healthInput) app.Health {
 	if len(fs) == 0 {
 		h.Color, h.Reason = app.Green, "In step with Metrc"
 		if !in.ps.LastPullOK.IsZero() {
-			h.Details = append(h.Details, fmt.Sprintf("Last good pull %s (%s).", clock(in.ps.LastPullOK, in.lic), ago(in.now.Sub(in.ps.LastPullOK))))
+			h.Details = append(h.Details, fmt.Sprintf("Last good pull %s (%s).", clock(in.ps.LastPullOK, loc), ago(in.now.Sub(in.ps.LastPullOK))))
 		}
 		h.Details = append(h.Details, fmt.Sprintf("%s waiting to be sent.", capFirst(records(h.Pending))))
 		return h
@@ -164,7 +164,7 @@ func computeHealth(in healthInput) app.Health {
 		}
 	}
 	if !in.ps.LastPullOK.IsZero() && !h.APIDown {
-		h.Details = append(h.Details, fmt.Sprintf("Last good pull %s (%s).", clock(in.ps.LastPullOK, in.lic), ago(in.now.Sub(in.ps.LastPullOK))))
+		h.Details = append(h.Details, fmt.Sprintf("Last good pull %s (%s).", clock(in.ps.LastPullOK, loc), ago(in.now.Sub(in.ps.LastPullOK))))
 	}
 	return h
 }
@@ -390,6 +390,6 @@ func secs(d time.Duration) string { return fmt.Sprintf("%.1f s", d.Seconds()) }
 
 // clock renders an instant in the license's zone: "14:05" today-ish, with
 // the date otherwise.
-func clock(t time.Time, l app.License) string {
-	return t.In(l.Location()).Format("Jan 2 15:04")
+func clock(t time.Time, loc *time.Location) string {
+	return t.In(loc).Format("Jan 2 15:04")
 }
