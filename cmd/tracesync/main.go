@@ -185,6 +185,7 @@ type owner struct {
 	client   *metrc.Client
 	licenses []app.License
 	settings app.Settings
+	mailer   reconcile.Mailer // nil: reports are not mailed
 
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
@@ -250,9 +251,10 @@ func startOwner(ctx context.Context, dir string, demoMode bool, c creds, log *sl
 		return nil, err
 	}
 	th := thresholds(o.settings)
+	o.mailer = newMailer(o.settings, log)
 	o.rec = reconcile.New(reconcile.Params{
 		Store: st, Logger: log, Licenses: o.licenses,
-		ReportTime: o.settings.ReportTime, Mailer: newMailer(o.settings, log), DataDir: dir,
+		ReportTime: o.settings.ReportTime, Mailer: o.mailer, DataDir: dir,
 		Enqueue: func(jobs ...app.Job) ([]app.EnqueueResult, error) { return o.eng.Enqueue(jobs...) },
 	})
 	o.eng, err = engine.New(engine.Params{
@@ -625,7 +627,7 @@ func reportTools(o *owner) ui.ReportTools {
 		}
 		return reconcile.RenderCSV(w, rep)
 	}}
-	if newMailer(o.settings, slog.New(slog.DiscardHandler)) != nil { // startOwner logged why not
+	if o.mailer != nil {
 		t.Send = o.rec.SendNow
 	}
 	return t
